@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libvsm: the native client API of vsm.
+ *
+ * Return values: 0 is success (VSM_S_OK). A positive value is a status the
+ * daemon returned (enum vsm_status in <vsm/wire.h>); vsm_last_detail() gives
+ * its detail code. A negative value is a local error, -errno (for example
+ * -ECONNREFUSED, -EPROTO for a daemon that broke the protocol, -EINVAL for a
+ * bad argument). vsm_strerror() turns any of them into text.
+ *
+ * Thread safety: a vsm_client is one connection and is NOT thread-safe; use
+ * one per thread (they are cheap), or serialise calls on it yourself.
+ * Different clients may be used from different threads freely. Session
+ * handles belong to the tenant, not the connection, so a handle created on
+ * one client may be used on another client of the same tenant.
+ */
+#ifndef VSM_VSM_H
+#define VSM_VSM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <vsm/wire.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Where clients connect when given NULL and $VSM_URI is unset. */
+#define VSM_DEFAULT_SOCKET     "/run/vsm/vsmd.sock"
+#define VSM_DEFAULT_TCP_PORT   7300
+#define VSM_DEFAULT_VSOCK_PORT 7300
+
+typedef struct vsm_client vsm_client;
+
+/*
+ * uri: "unix:PATH", "tcp:HOST:PORT", "vsock:CID:PORT", or a bare path (taken
+ * as unix:). NULL means $VSM_URI, else unix:VSM_DEFAULT_SOCKET. Connects and
+ * runs the HELLO exchange.
+ */
+int vsm_connect(const char *uri, vsm_client **out);
+void vsm_close(vsm_client *c);
+
+/* What HELLO returned: limits, supported algorithms, tenant name. */
+const struct vsm_wire_hello_resp *vsm_info(const vsm_client *c);
+int vsm_alg_supported(const vsm_client *c, int alg);
+/* Detail code of the last daemon status returned on this client. */
+int vsm_last_detail(const vsm_client *c);
+const char *vsm_strerror(int rc);
+
+/* Session parameters. Zero-initialise, then set what applies. */
+struct vsm_session_params {
+	int service;	 /* enum vsm_service */
+	int alg;	 /* enum vsm_alg */
+	const void *key; /* raw key; DER (PKCS#1, SEC1, PKCS#8, SPKI) for AKCIPHER */
+	size_t key_len;
+	int padding;	  /* AKCIPHER: enum vsm_padding */
+	int hash;	  /* AKCIPHER: hash alg id; 0 = default (SHA-256, SM3 for SM2) */
+	int mgf_hash;	  /* OAEP/PSS MGF1 hash; 0 = same as hash */
+	int salt_len;	  /* PSS salt; 0 means digest length, -1 too */
+	unsigned tag_len; /* AEAD tag length; 0 = 16 */
+	unsigned flags;	  /* VSM_SESSF_* */
+	const void *aux;  /* SM2 user id (default "1234567812345678"), OAEP label */
+	size_t aux_len;
+};
+
+int vsm_session_create(vsm_client *c, const struct vsm_session_params *p, uint64_t *handle);
+int vsm_session_destroy(vsm_client *c, uint64_t handle);
+
+/* One data operation. */
+struct vsm_op {
+	uint64_t session;
+	int op;		/* enum vsm_opcode */
+	unsigned flags; /* VSM_OPF_* */
+	const void *iv;
+	size_t iv_len;
+	const void *aad;
+	size_t aad_len;
+	const void *src;
+	size_t src_len;
+	const void *aux; /* VERIFY: signature / MAC */
+	size_t aux_len;
+};
+
+/*
+ * Synchronous: send, wait, copy the result into out (capacity *out_len on
+ * entry, bytes written on return). VERIFY returns 0 when the signature or MAC
+ * is good and VSM_S_BADMSG (detail AUTH_FAILED) when it is not; so does an
+ * AEAD decrypt whose tag does not match.
+ */
+int vsm_op_run(vsm_client *c, const struct vsm_op *op, void *out, size_t *out_len);
+
+/* Conveniences on top of vsm_op_run. */
+int vsm_encrypt(vsm_client *c, uint64_t s, const void *iv, size_t iv_len, const void *in,
+		size_t in_len, void *out, size_t *out_len);
+int vsm_decrypt(vsm_client *c, uint64_t s, const void *iv, size_t iv_len, const void *in,
+		size_t in_len, void *out, size_t *out_len);
+int vsm_digest(vsm_client *c, uint64_t s, const void *in, size_t in_len, void *out,
+	       size_t *out_len);
+int vsm_sign(vsm_client *c, uint64_t s, const void *in, size_t in_len, void *sig, size_t *sig_len);
+int vsm_verify(vsm_client *c, uint64_t s, const void *in, size_t in_len, const void *sig,
+	       size_t sig_len);
+int vsm_random(vsm_client *c, void *buf, size_t len);
+/* Null operation: echoes len bytes; measures the transport alone. */
+int vsm_nop(vsm_client *c, const void *buf, size_t len);
+int vsm_status(vsm_client *c, struct vsm_wire_status *st);
+
+/*
+ * Asynchronous API. vsm_submit queues a request (it is sent by vsm_flush or
+ * when the send buffer fills); out must stay valid until its completion is
+ * reaped. vsm_poll reaps up to max completions, waiting up to timeout_ms (0:
+ * do not wait, -1: forever) for the first one; it flushes first. Completions
+ * may arrive in any order; match them by user_data or id.
+ *
+ * At most vsm_info()->max_inflight requests may be outstanding; vsm_submit
+ * returns -EBUSY beyond that (reap some first).
+ */
+struct vsm_completion {
+	uint64_t id;
+	void *user_data;
+	int status; /* 0 or a positive vsm status; -errno if the connection died */
+	int detail;
+	size_t out_len;
+};
+
+int vsm_submit(vsm_client *c, const struct vsm_op *op, void *out, size_t out_cap, void *user_data,
+	       uint64_t *id);
+int vsm_submit_nop(vsm_client *c, const void *buf, size_t len, void *out, size_t out_cap,
+		   void *user_data, uint64_t *id);
+int vsm_flush(vsm_client *c);
+int vsm_poll(vsm_client *c, struct vsm_completion *done, int max, int timeout_ms);
+/* Requests submitted and not yet reaped. */
+unsigned vsm_inflight(const vsm_client *c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

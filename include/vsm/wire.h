@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vsm wire protocol, version 1.
+ *
+ * Every message is a 24-byte header followed by `len` payload bytes. All
+ * integers are little-endian. The stream transports (unix, TCP, vsock) send
+ * frames back to back; the shared-memory transport carries the same payloads
+ * in ring descriptors. docs/protocol.md is the normative description; this
+ * header and src/wire/ must agree with it.
+ *
+ * The decoder is pure (no I/O, no allocation) and treats every byte as
+ * hostile: each length is checked against what is actually present before
+ * anything is pointed at. Decoded structs point into the caller's buffer, so
+ * the caller must have copied the bytes out of any shared memory first.
+ */
+#ifndef VSM_WIRE_H
+#define VSM_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VSM_WIRE_MAGIC	 0x5653u /* "VS" as a little-endian u16 */
+#define VSM_WIRE_VERSION 1u
+#define VSM_WIRE_HDR_LEN 24u
+/* No frame may claim more than this, whatever a tenant's limit says. */
+#define VSM_WIRE_MAX_PAYLOAD (64u * 1024u * 1024u)
+
+/* Message types (hdr.op). */
+enum vsm_msg {
+	VSM_MSG_HELLO = 1,
+	VSM_MSG_SESSION_CREATE = 2,
+	VSM_MSG_SESSION_DESTROY = 3,
+	VSM_MSG_OP = 4,
+	VSM_MSG_RANDOM = 5,
+	VSM_MSG_STATUS = 6,
+	VSM_MSG_NOP = 7, /* null operation: measures the transport alone */
+	VSM_MSG__MAX
+};
+
+/* hdr.flags */
+#define VSM_HDR_F_RESPONSE 0x0001u
+
+/*
+ * Status codes. The values are exactly the virtio-crypto status codes so
+ * that the vhost-user back-end and libsdf-vsm map them 1:1.
+ */
+enum vsm_status {
+	VSM_S_OK = 0,
+	VSM_S_ERR = 1,
+	VSM_S_BADMSG = 2,
+	VSM_S_NOTSUPP = 3,
+	VSM_S_INVSESS = 4,
+	VSM_S_NOSPC = 5,
+	VSM_S_KEY_REJECTED = 6,
+	VSM_S__MAX
+};
+
+/*
+ * Detail codes refine a status without breaking the 1:1 mapping: a client
+ * that only understands virtio-crypto statuses can ignore them.
+ */
+enum vsm_detail {
+	VSM_D_NONE = 0,
+	VSM_D_PROTOCOL = 1,	 /* malformed frame; connection will close */
+	VSM_D_TOO_BIG = 2,	 /* payload over the tenant's max message size */
+	VSM_D_SESSION_LIMIT = 3, /* tenant has max_sessions sessions already */
+	VSM_D_AUTH_FAILED = 4,	 /* AEAD tag or signature did not verify */
+	VSM_D_BAD_KEY = 5,	 /* key material could not be parsed/used */
+	VSM_D_BAD_LENGTH = 6,	 /* iv/tag/input length wrong for the algorithm */
+	VSM_D_OUTPUT_SPACE = 7,	 /* dst_len smaller than the result */
+	VSM_D_VERSION = 8,	 /* no common protocol version */
+	VSM_D_NO_HELLO = 9,	 /* request before HELLO */
+	VSM_D_SHUTDOWN = 10,	 /* daemon is draining */
+	VSM_D_ENGINE = 11,	 /* engine failed internally */
+	VSM_D_BAD_OP = 12,	 /* operation not valid for this session */
+	VSM_D__MAX
+};
+
+/* Services: the virtio-crypto service numbers. */
+enum vsm_service {
+	VSM_SVC_CIPHER = 0,
+	VSM_SVC_HASH = 1,
+	VSM_SVC_MAC = 2,
+	VSM_SVC_AEAD = 3,
+	VSM_SVC_AKCIPHER = 4,
+	VSM_SVC__MAX
+};
+
+/*
+ * Algorithms. Key size is taken from the key, so AES-128/192/256 share one
+ * id. Numbers are part of the protocol: append, never renumber.
+ */
+enum vsm_alg {
+	VSM_ALG_NONE = 0,
+	/* CIPHER */
+	VSM_ALG_AES_ECB = 1,
+	VSM_ALG_AES_CBC = 2,
+	VSM_ALG_AES_CTR = 3,
+	VSM_ALG_AES_XTS = 4, /* key is both halves: 32 or 64 bytes */
+	VSM_ALG_SM4_ECB = 5,
+	VSM_ALG_SM4_CBC = 6,
+	VSM_ALG_SM4_CTR = 7,
+	VSM_ALG_CHACHA20 = 8, /* iv is 16 bytes: 32-bit LE counter || nonce */
+	/* HASH */
+	VSM_ALG_SHA1 = 20,
+	VSM_ALG_SHA224 = 21,
+	VSM_ALG_SHA256 = 22,
+	VSM_ALG_SHA384 = 23,
+	VSM_ALG_SHA512 = 24,
+	VSM_ALG_SHA3_256 = 25,
+	VSM_ALG_SM3 = 26,
+	/* MAC */
+	VSM_ALG_HMAC_SHA1 = 40,
+	VSM_ALG_HMAC_SHA256 = 41,
+	VSM_ALG_HMAC_SHA384 = 42,
+	VSM_ALG_HMAC_SHA512 = 43,
+	VSM_ALG_HMAC_SM3 = 44,
+	VSM_ALG_CMAC_AES = 45,
+	/* AEAD */
+	VSM_ALG_AES_GCM = 60,
+	VSM_ALG_AES_CCM = 61,
+	VSM_ALG_CHACHA20_POLY1305 = 62,
+	VSM_ALG_SM4_GCM = 63,
+	/* AKCIPHER */
+	VSM_ALG_RSA = 80,
+	VSM_ALG_ECDSA = 81, /* curve comes from the key: P-256 or P-384 */
+	VSM_ALG_SM2 = 82,
+	VSM_ALG_ED25519 = 83,
+	VSM_ALG__MAX = 96
+};
+
+/* Per-request operation (vsm_wire_op.op). */
+enum vsm_opcode {
+	VSM_OP_ENCRYPT = 1, /* CIPHER, AEAD, AKCIPHER */
+	VSM_OP_DECRYPT = 2, /* CIPHER, AEAD, AKCIPHER */
+	VSM_OP_SIGN = 3,    /* AKCIPHER */
+	VSM_OP_VERIFY = 4,  /* AKCIPHER; MAC (compare against aux in constant time) */
+	VSM_OP_DIGEST = 5,  /* HASH, MAC: compute */
+	VSM_OP__MAX
+};
+
+/* vsm_wire_op.flags */
+/*
+ * HASH/MAC only: absorb src and keep the state in the session; the next
+ * request without the flag finishes. This is how inputs larger than one
+ * message are hashed.
+ */
+#define VSM_OPF_MORE 0x0001u
+#define VSM_OPF__ALL 0x0001u
+
+/* AKCIPHER padding (vsm_wire_session.padding) */
+enum vsm_padding {
+	VSM_PAD_NONE = 0, /* RSA raw; ignored for EC/SM2/Ed25519 */
+	VSM_PAD_PKCS1 = 1,
+	VSM_PAD_PSS = 2,
+	VSM_PAD_OAEP = 3,
+	VSM_PAD__MAX
+};
+
+/* Hash used by akcipher sessions (vsm_wire_session.hash): a HASH alg id. */
+
+/* vsm_wire_session.flags */
+/*
+ * AKCIPHER sign/verify: src is already the digest (RSA, ECDSA) or already e
+ * = SM3(Z || M) (SM2). Without it, src is the message and vsmd hashes it
+ * (and for SM2 computes Z from the user id in aux).
+ */
+#define VSM_SESSF_PREHASHED 0x0001u
+#define VSM_SESSF__ALL	    0x0001u
+
+/* HELLO feature bits */
+#define VSM_FEAT_MULTIPART    0x0001u /* VSM_OPF_MORE supported */
+#define VSM_FEAT_OUT_OF_ORDER 0x0002u /* completions may be reordered */
+#define VSM_FEAT__ALL	      0x0003u
+
+/* Decoded forms. Pointers refer into the buffer given to the decoder. */
+
+struct vsm_wire_hdr {
+	uint32_t len; /* payload bytes after the header */
+	uint16_t magic;
+	uint16_t op; /* enum vsm_msg */
+	uint16_t flags;
+	uint16_t status; /* enum vsm_status; 0 in requests */
+	uint16_t detail; /* enum vsm_detail; 0 in requests */
+	uint16_t reserved;
+	uint64_t id; /* request id, echoed in the response */
+};
+
+struct vsm_wire_hello {
+	uint16_t min_version;
+	uint16_t max_version;
+	uint32_t features;
+};
+
+struct vsm_wire_hello_resp {
+	uint16_t version;
+	uint32_t features;
+	uint32_t max_msg;      /* largest payload the daemon accepts */
+	uint32_t max_inflight; /* requests the client may have outstanding */
+	uint32_t max_sessions;
+	uint8_t algs[VSM_ALG__MAX / 8]; /* bit n set: alg n is supported */
+	char tenant[32];		/* NUL-terminated tenant name */
+};
+
+struct vsm_wire_session {
+	uint32_t service;  /* enum vsm_service */
+	uint32_t alg;	   /* enum vsm_alg */
+	uint32_t flags;	   /* VSM_SESSF_* */
+	uint32_t padding;  /* enum vsm_padding (AKCIPHER) */
+	uint32_t hash;	   /* hash alg for AKCIPHER/OAEP/PSS; 0 = default */
+	uint32_t mgf_hash; /* OAEP/PSS MGF1 hash; 0 = same as hash */
+	uint32_t tag_len;  /* AEAD tag length; 0 = algorithm default */
+	int32_t salt_len;  /* PSS salt length; -1 = digest length */
+	const uint8_t *key;
+	uint32_t key_len;
+	const uint8_t *aux; /* SM2 user id, or OAEP label */
+	uint32_t aux_len;
+};
+
+struct vsm_wire_op {
+	uint64_t session;
+	uint32_t op;	  /* enum vsm_opcode */
+	uint32_t flags;	  /* VSM_OPF_* */
+	uint32_t dst_len; /* output capacity the client offers */
+	const uint8_t *iv;
+	uint32_t iv_len;
+	const uint8_t *aad;
+	uint32_t aad_len;
+	const uint8_t *src;
+	uint32_t src_len;
+	const uint8_t *aux; /* VERIFY: the signature or MAC to check */
+	uint32_t aux_len;
+};
+
+struct vsm_wire_status {
+	char tenant[32];
+	uint32_t sessions;
+	uint32_t max_sessions;
+	uint32_t inflight;
+	uint32_t max_inflight;
+	uint32_t max_msg;
+	uint32_t workers;
+	uint64_t ops;	    /* requests completed for this tenant */
+	uint64_t errors;    /* of which status != OK */
+	uint64_t uptime_ms; /* daemon uptime */
+};
+
+/* Fixed payload sizes (bytes before any variable data). */
+#define VSM_WIRE_HELLO_LEN	  8u
+#define VSM_WIRE_HELLO_RESP_LEN	  (24u + VSM_ALG__MAX / 8 + 32u)
+#define VSM_WIRE_SESSION_LEN	  40u
+#define VSM_WIRE_SESSION_RESP_LEN 8u
+#define VSM_WIRE_DESTROY_LEN	  8u
+#define VSM_WIRE_OP_LEN		  40u
+#define VSM_WIRE_RANDOM_LEN	  4u
+#define VSM_WIRE_STATUS_RESP_LEN  (32u + 24u + 24u)
+
+/*
+ * Decoding. Each returns VSM_S_OK, or VSM_S_BADMSG when the bytes are not a
+ * valid message of that type (any length that does not add up exactly, an
+ * unknown enum value, a reserved bit set).
+ */
+int vsm_wire_decode_hdr(const uint8_t *buf, size_t len, struct vsm_wire_hdr *h);
+int vsm_wire_decode_hello(const uint8_t *p, size_t len, struct vsm_wire_hello *m);
+int vsm_wire_decode_hello_resp(const uint8_t *p, size_t len, struct vsm_wire_hello_resp *m);
+int vsm_wire_decode_session(const uint8_t *p, size_t len, struct vsm_wire_session *m);
+int vsm_wire_decode_u64(const uint8_t *p, size_t len, uint64_t *v); /* destroy, session resp */
+int vsm_wire_decode_u32(const uint8_t *p, size_t len, uint32_t *v); /* random */
+int vsm_wire_decode_op(const uint8_t *p, size_t len, struct vsm_wire_op *m);
+int vsm_wire_decode_status(const uint8_t *p, size_t len, struct vsm_wire_status *m);
+
+/*
+ * Encoding. Each writes into buf (capacity cap) and returns the number of
+ * bytes written, or 0 if cap is too small. Encoders of variable messages
+ * copy the data the struct points at.
+ */
+size_t vsm_wire_encode_hdr(uint8_t *buf, size_t cap, const struct vsm_wire_hdr *h);
+size_t vsm_wire_encode_hello(uint8_t *buf, size_t cap, const struct vsm_wire_hello *m);
+size_t vsm_wire_encode_hello_resp(uint8_t *buf, size_t cap, const struct vsm_wire_hello_resp *m);
+size_t vsm_wire_encode_session(uint8_t *buf, size_t cap, const struct vsm_wire_session *m);
+size_t vsm_wire_encode_u64(uint8_t *buf, size_t cap, uint64_t v);
+size_t vsm_wire_encode_u32(uint8_t *buf, size_t cap, uint32_t v);
+size_t vsm_wire_encode_op(uint8_t *buf, size_t cap, const struct vsm_wire_op *m);
+size_t vsm_wire_encode_status(uint8_t *buf, size_t cap, const struct vsm_wire_status *m);
+
+/* Payload size the encoder needs, for sizing buffers up front. */
+size_t vsm_wire_session_size(const struct vsm_wire_session *m);
+size_t vsm_wire_op_size(const struct vsm_wire_op *m);
+
+/* Names: stable lower-case strings ("ok", "badmsg", "aes-gcm", ...). */
+const char *vsm_status_name(int status);
+const char *vsm_detail_name(int detail);
+const char *vsm_service_name(int service);
+const char *vsm_alg_name(int alg);
+const char *vsm_op_name(int op);
+/* Service an algorithm belongs to, or -1 for an unknown alg. */
+int vsm_alg_service(int alg);
+/* Reverse of vsm_alg_name; -1 if unknown. */
+int vsm_alg_from_name(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

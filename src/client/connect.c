@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Connection set-up: socket, HELLO, and the per-connection buffers, which are
+ * all allocated here once so that requests never allocate.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <vsm/vsm.h>
+
+#include "client.h"
+
+/* A daemon that accepts but never answers HELLO must not hang the caller. */
+#define HELLO_TIMEOUT_MS 10000
+/* More slots than this would only cost memory; the daemon limit still holds. */
+#define MAX_SLOTS 65536u
+/* Batching wants some room even when the daemon's max_msg is small. */
+#define MIN_BUF (64u * 1024u)
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait for fd to be ready for events before deadline (CLOCK_MONOTONIC ms). */
+static int wait_ready(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = events};
+		int64_t left = deadline - now_ms();
+		int r;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, (int)left);
+		if (r > 0)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/*
+ * connect() on a socket we then switch to non-blocking. An interrupted
+ * connect keeps going in the background, so finish it with poll + SO_ERROR
+ * rather than calling connect again.
+ */
+static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINTR && errno != EINPROGRESS)
+		return -errno;
+	if (wait_ready(fd, POLLOUT, now_ms() + HELLO_TIMEOUT_MS) < 0)
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return -errno;
+	return err ? -err : 0;
+}
+
+static int open_tcp(const struct vsm_uri *u)
+{
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV,
+	};
+	struct addrinfo *res, *ai;
+	char port[8];
+	int rc = -EHOSTUNREACH, fd = -1, one = 1;
+
+	snprintf(port, sizeof(port), "%u", u->port);
+	rc = getaddrinfo(u->host, port, &hints, &res);
+	if (rc)
+		return rc == EAI_SYSTEM ? -errno : -EHOSTUNREACH;
+	rc = -EHOSTUNREACH;
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd < 0) {
+			rc = -errno;
+			continue;
+		}
+		rc = connect_fd(fd, ai->ai_addr, ai->ai_addrlen);
+		if (rc == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0)
+		return rc;
+	/* Requests are small and latency-bound; batching is done by libvsm itself. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int open_socket(const struct vsm_uri *u)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, rc;
+
+	if (u->kind == VSM_URI_TCP)
+		return open_tcp(u);
+	rc = vsm_uri_sockaddr(u, &ss, &len);
+	if (rc)
+		return rc;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect_fd(fd, (struct sockaddr *)&ss, len);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int xfer(int fd, uint8_t *buf, size_t len, int out, int64_t deadline)
+{
+	while (len) {
+		ssize_t n = out ? send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+				: recv(fd, buf, len, MSG_DONTWAIT);
+		int rc;
+
+		if (n > 0) {
+			buf += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		rc = wait_ready(fd, out ? POLLOUT : POLLIN, deadline);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int hello(struct vsm_client *c)
+{
+	struct vsm_wire_hello m = {
+		.min_version = 1,
+		.max_version = VSM_WIRE_VERSION,
+		.features = VSM_FEAT__ALL,
+	};
+	struct vsm_wire_hdr h = {
+		.len = VSM_WIRE_HELLO_LEN,
+		.magic = VSM_WIRE_MAGIC,
+		.op = VSM_MSG_HELLO,
+	};
+	uint8_t buf[VSM_WIRE_HDR_LEN + VSM_WIRE_HELLO_RESP_LEN];
+	int64_t deadline = now_ms() + HELLO_TIMEOUT_MS;
+	struct vsm_wire_hello_resp *in = &c->info;
+	int rc;
+
+	vsm_wire_encode_hdr(buf, sizeof(buf), &h);
+	vsm_wire_encode_hello(buf + VSM_WIRE_HDR_LEN, sizeof(buf) - VSM_WIRE_HDR_LEN, &m);
+	rc = xfer(c->fd, buf, VSM_WIRE_HDR_LEN + VSM_WIRE_HELLO_LEN, 1, deadline);
+	if (!rc)
+		rc = xfer(c->fd, buf, VSM_WIRE_HDR_LEN, 0, deadline);
+	if (rc)
+		return rc;
+	if (vsm_wire_decode_hdr(buf, VSM_WIRE_HDR_LEN, &h) != VSM_S_OK ||
+	    h.flags != VSM_HDR_F_RESPONSE || h.op != VSM_MSG_HELLO || h.id != 0 ||
+	    h.len > VSM_WIRE_HELLO_RESP_LEN)
+		return -EPROTO;
+	rc = xfer(c->fd, buf + VSM_WIRE_HDR_LEN, h.len, 0, deadline);
+	if (rc)
+		return rc;
+	if (h.status != VSM_S_OK) {
+		c->last_detail = h.detail;
+		return h.status;
+	}
+	if (vsm_wire_decode_hello_resp(buf + VSM_WIRE_HDR_LEN, h.len, in) != VSM_S_OK)
+		return -EPROTO;
+	/* Limits we cannot honour mean the daemon is not one we understand. */
+	if (in->version < 1 || in->version > VSM_WIRE_VERSION || in->max_inflight == 0 ||
+	    in->max_msg < VSM_WIRE_STATUS_RESP_LEN || in->max_msg > VSM_WIRE_MAX_PAYLOAD ||
+	    in->tenant[sizeof(in->tenant) - 1] != '\0')
+		return -EPROTO;
+	return 0;
+}
+
+static int setup_buffers(struct vsm_client *c)
+{
+	size_t buf = VSM_WIRE_HDR_LEN + (size_t)c->info.max_msg;
+
+	if (buf < MIN_BUF)
+		buf = MIN_BUF;
+	c->nslots = c->info.max_inflight < MAX_SLOTS ? c->info.max_inflight : MAX_SLOTS;
+	c->slots = calloc(c->nslots, sizeof(*c->slots));
+	c->doneq = calloc(c->nslots, sizeof(*c->doneq));
+	c->sbuf = malloc(buf);
+	c->rbuf = malloc(buf);
+	if (!c->slots || !c->doneq || !c->sbuf || !c->rbuf)
+		return -ENOMEM;
+	c->scap = c->rcap = buf;
+	c->next_id = 1;
+	return 0;
+}
+
+int vsm_connect(const char *uri, vsm_client **out)
+{
+	struct vsm_client *c;
+	struct vsm_uri *u;
+	int rc, fd;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	u = malloc(sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	rc = vsm_uri_parse(uri, u);
+	fd = rc ? rc : open_socket(u);
+	free(u);
+	if (fd < 0)
+		return fd;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	rc = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
+	if (!rc)
+		rc = hello(c);
+	if (!rc)
+		rc = setup_buffers(c);
+	if (rc) {
+		vsm_close(c);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void vsm_close(vsm_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->slots);
+	free(c->doneq);
+	if (c->sbuf)
+		explicit_bzero(c->sbuf, c->scap);
+	free(c->sbuf);
+	free(c->rbuf);
+	free(c);
+}
+
+const struct vsm_wire_hello_resp *vsm_info(const vsm_client *c)
+{
+	return c ? &c->info : NULL;
+}
+
+int vsm_alg_supported(const vsm_client *c, int alg)
+{
+	if (!c || alg <= 0 || alg >= VSM_ALG__MAX)
+		return 0;
+	return (c->info.algs[alg / 8] >> (alg % 8)) & 1;
+}
+
+int vsm_last_detail(const vsm_client *c)
+{
+	return c ? c->last_detail : 0;
+}

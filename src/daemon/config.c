@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "daemon/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vsm/vsm.h>
+
+#include "daemon/log.h"
+
+void vsm_config_defaults(struct vsm_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->workers = 0;
+	c->log_level = VSM_LOG_INFO;
+	snprintf(c->unix_socket, sizeof(c->unix_socket), "%s", VSM_DEFAULT_SOCKET);
+	c->socket_mode = 0666;
+	snprintf(c->tcp_tenant, sizeof(c->tcp_tenant), "tcp");
+	c->auto_tenants = true;
+	c->drain_timeout_ms = 5000;
+	c->limits.max_sessions = 1024;
+	c->limits.max_inflight = 256;
+	c->limits.max_msg = 1024 * 1024;
+	c->limits.max_conns = 64;
+}
+
+struct parse_ctx {
+	struct vsm_config *c;
+	char *err;
+	size_t errlen;
+};
+
+static int parse_u32(const char *v, uint32_t min, uint32_t max, uint32_t *out, int base)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, base);
+	if (errno || end == v || *end || x < min || x > max || v[0] == '-')
+		return -1;
+	*out = (uint32_t)x;
+	return 0;
+}
+
+static int parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static bool valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > VSM_TENANT_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.'))
+			return false;
+	}
+	return true;
+}
+
+/* Comma-separated list of unsigned ints. */
+static int parse_list(const char *v, uint32_t *out, unsigned *n, uint32_t max)
+{
+	char buf[1024];
+	if (snprintf(buf, sizeof(buf), "%s", v) >= (int)sizeof(buf))
+		return -1;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (*n >= VSM_CONF_MAX_IDS || parse_u32(tok, 0, max, &out[*n], 10))
+			return -1;
+		(*n)++;
+	}
+	return 0;
+}
+
+enum { LIM_SESSIONS = 1, LIM_INFLIGHT = 2, LIM_MSG = 4, LIM_CONNS = 8 };
+
+/* Returns 1 if the key was a limit (parsed into l), 0 if not a limit, -1 on bad value. */
+static int parse_limit(const char *name, const char *v, struct vsm_limits *l, unsigned *set)
+{
+	if (!strcmp(name, "max_sessions")) {
+		*set |= LIM_SESSIONS;
+		return parse_u32(v, 1, 1u << 20, &l->max_sessions, 10) ? -1 : 1;
+	}
+	if (!strcmp(name, "max_inflight")) {
+		*set |= LIM_INFLIGHT;
+		return parse_u32(v, 1, 65536, &l->max_inflight, 10) ? -1 : 1;
+	}
+	if (!strcmp(name, "max_msg")) {
+		*set |= LIM_MSG;
+		return parse_u32(v, 4096, VSM_WIRE_MAX_PAYLOAD, &l->max_msg, 10) ? -1 : 1;
+	}
+	if (!strcmp(name, "max_conns")) {
+		*set |= LIM_CONNS;
+		return parse_u32(v, 1, 65536, &l->max_conns, 10) ? -1 : 1;
+	}
+	return 0;
+}
+
+static struct vsm_tenant_conf *tenant_get(struct vsm_config *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_tenants; i++)
+		if (!strcmp(c->tenants[i].name, name))
+			return &c->tenants[i];
+	struct vsm_tenant_conf *t = realloc(c->tenants, (c->n_tenants + 1) * sizeof(*t));
+	if (!t)
+		return NULL;
+	c->tenants = t;
+	t = &c->tenants[c->n_tenants++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	return t;
+}
+
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(p->err, p->errlen, __VA_ARGS__);                                          \
+		return 0;                                                                          \
+	} while (0)
+
+static int handler(void *user, const char *section, const char *name, const char *v)
+{
+	struct parse_ctx *p = user;
+	struct vsm_config *c = p->c;
+	uint32_t u;
+	unsigned dummy = 0;
+
+	if (!strcmp(section, "vsmd")) {
+		if (!strcmp(name, "workers")) {
+			if (parse_u32(v, 0, 256, &u, 10))
+				FAIL("workers must be 0 (online cores) to 256, not '%s'", v);
+			c->workers = u;
+		} else if (!strcmp(name, "log_level")) {
+			int l = vsm_log_level_parse(v);
+			if (l < 0)
+				FAIL("log_level must be error, warn, info or debug, not '%s'", v);
+			c->log_level = l;
+		} else if (!strcmp(name, "unix_socket")) {
+			if (strlen(v) >= sizeof(c->unix_socket))
+				FAIL("unix_socket path longer than %zu bytes",
+				     sizeof(c->unix_socket) - 1);
+			snprintf(c->unix_socket, sizeof(c->unix_socket), "%s", v);
+		} else if (!strcmp(name, "socket_mode")) {
+			if (parse_u32(v, 0, 0777, &u, 8))
+				FAIL("socket_mode must be octal, e.g. 0660, not '%s'", v);
+			c->socket_mode = u;
+		} else if (!strcmp(name, "tcp_listen")) {
+			if (strlen(v) >= sizeof(c->tcp_listen))
+				FAIL("tcp_listen too long");
+			snprintf(c->tcp_listen, sizeof(c->tcp_listen), "%s", v);
+		} else if (!strcmp(name, "tcp_tenant")) {
+			if (!valid_name(v))
+				FAIL("tcp_tenant '%s' is not a valid tenant name", v);
+			snprintf(c->tcp_tenant, sizeof(c->tcp_tenant), "%s", v);
+		} else if (!strcmp(name, "vsock_port")) {
+			if (parse_u32(v, 0, 0xfffffffeu, &u, 10))
+				FAIL("vsock_port must be a port number, not '%s'", v);
+			c->vsock_port = u;
+		} else if (!strcmp(name, "auto_tenants")) {
+			if (parse_bool(v, &c->auto_tenants))
+				FAIL("auto_tenants must be yes or no, not '%s'", v);
+		} else if (!strcmp(name, "drain_timeout_ms")) {
+			if (parse_u32(v, 0, 3600000, &u, 10))
+				FAIL("drain_timeout_ms must be 0..3600000, not '%s'", v);
+			c->drain_timeout_ms = u;
+		} else {
+			FAIL("unknown key '%s' in [vsmd]", name);
+		}
+		return 1;
+	}
+	if (!strcmp(section, "limits")) {
+		int r = parse_limit(name, v, &c->limits, &dummy);
+		if (r < 0)
+			FAIL("bad value '%s' for %s", v, name);
+		if (r == 0)
+			FAIL("unknown key '%s' in [limits]", name);
+		return 1;
+	}
+	if (!strncmp(section, "tenant ", 7)) {
+		const char *tn = section + 7;
+		while (*tn == ' ')
+			tn++;
+		if (!valid_name(tn))
+			FAIL("tenant name '%s' must be 1-31 of [A-Za-z0-9._-]", tn);
+		struct vsm_tenant_conf *t = tenant_get(c, tn);
+		if (!t)
+			FAIL("out of memory");
+		int r = parse_limit(name, v, &t->limits, &t->limits_set);
+		if (r < 0)
+			FAIL("bad value '%s' for %s in [tenant %s]", v, name, tn);
+		if (r == 1)
+			return 1;
+		if (!strcmp(name, "uids")) {
+			uint32_t ids[VSM_CONF_MAX_IDS];
+			unsigned n = 0;
+			if (parse_list(v, ids, &n, 0xfffffffeu))
+				FAIL("uids must be a list of numeric uids (at most %d)",
+				     VSM_CONF_MAX_IDS);
+			for (unsigned i = 0; i < n && t->n_uids < VSM_CONF_MAX_IDS; i++)
+				t->uids[t->n_uids++] = (uid_t)ids[i];
+		} else if (!strcmp(name, "vsock_cids")) {
+			if (parse_list(v, t->cids, &t->n_cids, 0xfffffffeu))
+				FAIL("vsock_cids must be a list of numeric CIDs");
+		} else {
+			FAIL("unknown key '%s' in [tenant %s]", name, tn);
+		}
+		return 1;
+	}
+	FAIL("unknown section [%s]", section);
+}
+
+static int finish_parse(int r, const char *what, char *err, size_t errlen)
+{
+	if (r == 0)
+		return 0;
+	char msg[512];
+	snprintf(msg, sizeof(msg), "%s", err);
+	if (r == -1)
+		snprintf(err, errlen, "%s: cannot open: %s", what, strerror(errno));
+	else if (r == -2)
+		snprintf(err, errlen, "%s: out of memory", what);
+	else if (msg[0])
+		snprintf(err, errlen, "%s:%d: %s", what, r, msg);
+	else
+		snprintf(err, errlen, "%s:%d: syntax error", what, r);
+	return -1;
+}
+
+int vsm_config_load(struct vsm_config *c, const char *path, char *err, size_t errlen)
+{
+	struct parse_ctx p = {c, err, errlen};
+	err[0] = 0;
+	return finish_parse(ini_parse(path, handler, &p), path, err, errlen);
+}
+
+int vsm_config_load_string(struct vsm_config *c, const char *text, char *err, size_t errlen)
+{
+	struct parse_ctx p = {c, err, errlen};
+	err[0] = 0;
+	return finish_parse(ini_parse_string(text, handler, &p), "<string>", err, errlen);
+}
+
+int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < c->n_tenants; i++) {
+		struct vsm_tenant_conf *t = &c->tenants[i];
+		if (!(t->limits_set & LIM_SESSIONS))
+			t->limits.max_sessions = c->limits.max_sessions;
+		if (!(t->limits_set & LIM_INFLIGHT))
+			t->limits.max_inflight = c->limits.max_inflight;
+		if (!(t->limits_set & LIM_MSG))
+			t->limits.max_msg = c->limits.max_msg;
+		if (!(t->limits_set & LIM_CONNS))
+			t->limits.max_conns = c->limits.max_conns;
+		/* A uid or CID in two tenants would make identity ambiguous. */
+		for (unsigned j = 0; j < i; j++) {
+			for (unsigned a = 0; a < t->n_uids; a++)
+				for (unsigned b = 0; b < c->tenants[j].n_uids; b++)
+					if (t->uids[a] == c->tenants[j].uids[b]) {
+						snprintf(err, errlen,
+							 "uid %u is in both [tenant %s] and [tenant %s]",
+							 (unsigned)t->uids[a], c->tenants[j].name,
+							 t->name);
+						return -1;
+					}
+			for (unsigned a = 0; a < t->n_cids; a++)
+				for (unsigned b = 0; b < c->tenants[j].n_cids; b++)
+					if (t->cids[a] == c->tenants[j].cids[b]) {
+						snprintf(err, errlen,
+							 "vsock CID %u is in both [tenant %s] and [tenant %s]",
+							 t->cids[a], c->tenants[j].name, t->name);
+						return -1;
+					}
+		}
+	}
+	if (!c->unix_socket[0] && !c->tcp_listen[0] && !c->vsock_port) {
+		snprintf(err, errlen, "no listener: set unix_socket, tcp_listen or vsock_port");
+		return -1;
+	}
+	return 0;
+}
+
+static void print_limits(FILE *f, const struct vsm_limits *l)
+{
+	fprintf(f, "max_sessions = %u\nmax_inflight = %u\nmax_msg = %u\nmax_conns = %u\n",
+		l->max_sessions, l->max_inflight, l->max_msg, l->max_conns);
+}
+
+void vsm_config_print(const struct vsm_config *c, FILE *f)
+{
+	fprintf(f, "[vsmd]\nworkers = %u\nlog_level = %s\nunix_socket = %s\nsocket_mode = %04o\n",
+		c->workers, vsm_log_level_name(c->log_level), c->unix_socket, c->socket_mode);
+	fprintf(f, "tcp_listen = %s\ntcp_tenant = %s\nvsock_port = %u\nauto_tenants = %s\n",
+		c->tcp_listen, c->tcp_tenant, c->vsock_port, c->auto_tenants ? "yes" : "no");
+	fprintf(f, "drain_timeout_ms = %u\n\n[limits]\n", c->drain_timeout_ms);
+	print_limits(f, &c->limits);
+	for (unsigned i = 0; i < c->n_tenants; i++) {
+		const struct vsm_tenant_conf *t = &c->tenants[i];
+		fprintf(f, "\n[tenant %s]\nuids =", t->name);
+		for (unsigned j = 0; j < t->n_uids; j++)
+			fprintf(f, "%s %u", j ? "," : "", (unsigned)t->uids[j]);
+		fprintf(f, "\nvsock_cids =");
+		for (unsigned j = 0; j < t->n_cids; j++)
+			fprintf(f, "%s %u", j ? "," : "", t->cids[j]);
+		fprintf(f, "\n");
+		print_limits(f, &t->limits);
+	}
+}
+
+void vsm_config_free(struct vsm_config *c)
+{
+	free(c->tenants);
+	c->tenants = NULL;
+	c->n_tenants = 0;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * vsmd configuration: embedded defaults, overridden by an INI file
+ * (docs/configuration.md), overridden by the command line.
+ */
+#ifndef VSM_CONFIG_H
+#define VSM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define VSM_TENANT_NAME_MAX 31
+#define VSM_CONF_MAX_IDS 64
+
+struct vsm_limits {
+	uint32_t max_sessions;
+	uint32_t max_inflight;
+	uint32_t max_msg;
+	uint32_t max_conns;
+};
+
+struct vsm_tenant_conf {
+	char name[VSM_TENANT_NAME_MAX + 1];
+	uid_t uids[VSM_CONF_MAX_IDS];
+	unsigned n_uids;
+	uint32_t cids[VSM_CONF_MAX_IDS];
+	unsigned n_cids;
+	struct vsm_limits limits;
+	unsigned limits_set; /* bit per field of vsm_limits given in this section */
+};
+
+struct vsm_config {
+	unsigned workers; /* 0 = online cores */
+	int log_level;
+	char unix_socket[108];
+	unsigned socket_mode;
+	char tcp_listen[256]; /* "" = off */
+	char tcp_tenant[VSM_TENANT_NAME_MAX + 1];
+	unsigned vsock_port; /* 0 = off */
+	bool auto_tenants;
+	unsigned drain_timeout_ms;
+	struct vsm_limits limits;
+	struct vsm_tenant_conf *tenants;
+	unsigned n_tenants;
+};
+
+void vsm_config_defaults(struct vsm_config *c);
+/*
+ * Parse an INI file over the current values. On error returns -1 and writes
+ * a message naming the file and line into err.
+ */
+int vsm_config_load(struct vsm_config *c, const char *path, char *err, size_t errlen);
+/* Parse from a string (tests, fuzzing). */
+int vsm_config_load_string(struct vsm_config *c, const char *text, char *err, size_t errlen);
+/* Fill per-tenant limits left unset from [limits]; check consistency. */
+int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen);
+void vsm_config_print(const struct vsm_config *c, FILE *f);
+void vsm_config_free(struct vsm_config *c);
+
+#endif

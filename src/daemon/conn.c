@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "daemon/conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <endian.h>
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+
+#define RX_INITIAL (64u * 1024u)
+#define TX_INITIAL (64u * 1024u)
+/* Stop taking requests while this much output waits for the peer to read. */
+#define TX_HIGH (256u * 1024u)
+
+struct vsm_conn *vsm_conn_new(int fd, struct vsm_tenant *t, const char *peer)
+{
+	struct vsm_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->rx = malloc(RX_INITIAL);
+	c->tx = malloc(TX_INITIAL);
+	if (!c->rx || !c->tx) {
+		free(c->rx);
+		free(c->tx);
+		free(c);
+		return NULL;
+	}
+	c->rx_cap = RX_INITIAL;
+	c->tx_cap = TX_INITIAL;
+	c->fd = fd;
+	c->t = t;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	return c;
+}
+
+static void settle_inflight(struct vsm_conn *c)
+{
+	if (c->unsent) {
+		atomic_fetch_sub_explicit(&c->t->inflight, c->unsent, memory_order_relaxed);
+		c->unsent = 0;
+	}
+}
+
+void vsm_conn_free(struct vsm_conn *c)
+{
+	settle_inflight(c);
+	vsm_tenant_detach(c->t);
+	if (c->fd >= 0)
+		close(c->fd);
+	/* Request and response bytes may hold plaintext or keys in transit. */
+	OPENSSL_cleanse(c->rx, c->rx_cap);
+	OPENSSL_cleanse(c->tx, c->tx_cap);
+	free(c->rx);
+	free(c->tx);
+	free(c);
+}
+
+static int grow(uint8_t **buf, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap;
+	while (n < need)
+		n *= 2;
+	uint8_t *p = realloc(*buf, n);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+size_t vsm_conn_rx_space(struct vsm_conn *c)
+{
+	/* Reading more than one maximal frame ahead only buffers the tenant's backlog. */
+	size_t limit = VSM_WIRE_HDR_LEN + (size_t)c->t->limits.max_msg;
+	if (limit < RX_INITIAL)
+		limit = RX_INITIAL;
+	if (c->rx_len >= limit)
+		return 0;
+	if (c->rx_len == c->rx_cap && grow(&c->rx, &c->rx_cap, c->rx_cap * 2) < 0)
+		return 0;
+	size_t cap = c->rx_cap < limit ? c->rx_cap : limit;
+	return cap - c->rx_len;
+}
+
+void vsm_conn_sent(struct vsm_conn *c, size_t n)
+{
+	c->tx_off += n;
+	if (c->tx_off == c->tx_len) {
+		c->tx_off = c->tx_len = 0;
+		settle_inflight(c);
+	}
+}
+
+/* Queue a response frame (already written at tx + tx_len, n bytes). */
+static void queued(struct vsm_conn *c, size_t n)
+{
+	c->tx_len += n;
+	c->unsent++;
+	atomic_fetch_add_explicit(&c->t->inflight, 1, memory_order_relaxed);
+}
+
+enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
+{
+	struct vsm_tenant *t = c->t;
+	size_t off = 0;
+	enum vsm_conn_state st = VSM_CONN_IDLE;
+
+	while (!c->closing) {
+		if (c->discard) {
+			size_t n = c->rx_len - off < c->discard ? c->rx_len - off : c->discard;
+			off += n;
+			c->discard -= n;
+			if (c->discard)
+				break;
+			continue;
+		}
+		size_t avail = c->rx_len - off;
+		if (avail < VSM_WIRE_HDR_LEN)
+			break;
+		if (budget == 0) {
+			st = VSM_CONN_BUDGET;
+			break;
+		}
+		if (c->tx_len - c->tx_off >= TX_HIGH) {
+			st = VSM_CONN_TX_FULL;
+			break;
+		}
+		if (atomic_load_explicit(&t->inflight, memory_order_relaxed) >=
+		    t->limits.max_inflight) {
+			st = VSM_CONN_INFLIGHT;
+			break;
+		}
+		/* Output goes straight after what is queued: compact first. */
+		if (c->tx_off && c->tx_off == c->tx_len)
+			c->tx_off = c->tx_len = 0;
+		if (grow(&c->tx, &c->tx_cap, c->tx_len + vsm_dispatch_out_max(t)) < 0) {
+			st = VSM_CONN_NOMEM;
+			break;
+		}
+		uint8_t *out = c->tx + c->tx_len;
+		size_t cap = c->tx_cap - c->tx_len;
+
+		/* rx is private memory: decoding from it cannot race with the peer. */
+		const uint8_t *p = c->rx + off;
+		struct vsm_wire_hdr h;
+		if (vsm_wire_decode_hdr(p, avail, &h) != VSM_S_OK) {
+			uint64_t id;
+			memcpy(&id, p + 16, sizeof(id)); /* best effort, helps debugging */
+			id = le64toh(id);
+			queued(c, vsm_dispatch_error(out, cap, 0, id, VSM_S_BADMSG,
+						     VSM_D_PROTOCOL));
+			log_warn("tenant %s (%s): malformed frame header, closing", t->name,
+				 c->peer);
+			c->closing = true;
+			st = VSM_CONN_CLOSE;
+			break;
+		}
+		if (h.len > t->limits.max_msg) {
+			queued(c, vsm_dispatch_error(out, cap, h.op, h.id, VSM_S_NOSPC,
+						     VSM_D_TOO_BIG));
+			atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
+			log_debug("tenant %s: frame of %u bytes over max_msg %u, discarded",
+				  t->name, h.len, t->limits.max_msg);
+			off += VSM_WIRE_HDR_LEN;
+			c->discard = h.len;
+			budget--;
+			continue;
+		}
+		if (avail - VSM_WIRE_HDR_LEN < h.len)
+			break; /* rest of the frame not here yet */
+		bool close_after = false;
+		size_t n = vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap,
+					&close_after);
+		off += VSM_WIRE_HDR_LEN + h.len;
+		budget--;
+		if (n)
+			queued(c, n);
+		if (close_after) {
+			log_warn("tenant %s (%s): protocol violation (op %u), closing", t->name,
+				 c->peer, h.op);
+			c->closing = true;
+			st = VSM_CONN_CLOSE;
+			break;
+		}
+	}
+	if (c->closing)
+		st = VSM_CONN_CLOSE;
+	if (off) {
+		/* Wipe consumed requests: they may carry keys and plaintext. */
+		memmove(c->rx, c->rx + off, c->rx_len - off);
+		OPENSSL_cleanse(c->rx + c->rx_len - off, off);
+		c->rx_len -= off;
+	}
+	return st;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Request dispatch: one decoded request frame in, one response frame out.
+ * No I/O, so the same code serves every transport and the fuzzer.
+ */
+#ifndef VSM_DISPATCH_H
+#define VSM_DISPATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vsm/wire.h>
+
+#include "daemon/tenant.h"
+
+struct vsm_proto {
+	bool hello_done;
+	uint16_t version;
+	uint32_t features;
+};
+
+/* Set once at start-up; reported in STATUS. */
+extern unsigned vsm_dispatch_workers;
+extern uint64_t vsm_dispatch_start_ms;
+
+/*
+ * Room a response to any request of this tenant can need: the header plus
+ * max_msg. The caller must offer at least this much at out.
+ */
+static inline size_t vsm_dispatch_out_max(const struct vsm_tenant *t)
+{
+	return VSM_WIRE_HDR_LEN + t->limits.max_msg;
+}
+
+/*
+ * Handle one request (h already decoded; payload holds h->len bytes in
+ * private memory). Writes the whole response frame to out and returns its
+ * length. Sets *close_after when the connection must be closed once the
+ * response is sent (protocol violations).
+ */
+size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm_wire_hdr *h,
+		    const uint8_t *payload, uint8_t *out, size_t cap, bool *close_after);
+
+/* A response frame with no payload (errors the caller detects itself). */
+size_t vsm_dispatch_error(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int status,
+			  int detail);
+
+uint64_t vsm_now_ms(void);
+
+#endif

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "daemon/tenant.h"
+
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/log.h"
+
+/*
+ * The registry is touched only when a connection comes or goes, so one mutex
+ * is enough; nothing on the request path takes it.
+ */
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vsm_tenant **tenants;
+static unsigned n_tenants;
+static const struct vsm_config *conf;
+
+#define MAX_TENANTS 4096
+
+static bool tag_used(uint16_t tag)
+{
+	for (unsigned i = 0; i < n_tenants; i++)
+		if (tenants[i]->tag == tag)
+			return true;
+	return false;
+}
+
+/* With reg_lock held. */
+static struct vsm_tenant *tenant_new(const char *name, const struct vsm_limits *l)
+{
+	if (n_tenants >= MAX_TENANTS)
+		return NULL;
+	struct vsm_tenant *t = calloc(1, sizeof(*t));
+	struct vsm_tenant **nt = realloc(tenants, (n_tenants + 1) * sizeof(*nt));
+	if (!t || !nt) {
+		free(t);
+		if (nt)
+			tenants = nt;
+		return NULL;
+	}
+	tenants = nt;
+	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->limits = *l;
+	/* Random, nonzero and unique: handles reveal nothing and never collide. */
+	do {
+		if (RAND_bytes((unsigned char *)&t->tag, sizeof(t->tag)) != 1)
+			t->tag = (uint16_t)(n_tenants + 1);
+	} while (t->tag == 0 || tag_used(t->tag));
+	pthread_mutex_init(&t->lock, NULL);
+	t->free_head = UINT32_MAX;
+	tenants[n_tenants++] = t;
+	log_info("tenant %s: created (max_sessions=%u max_inflight=%u max_msg=%u max_conns=%u)",
+		 t->name, l->max_sessions, l->max_inflight, l->max_msg, l->max_conns);
+	return t;
+}
+
+static struct vsm_tenant *find(const char *name)
+{
+	for (unsigned i = 0; i < n_tenants; i++)
+		if (!strcmp(tenants[i]->name, name))
+			return tenants[i];
+	return NULL;
+}
+
+int vsm_tenants_init(const struct vsm_config *c)
+{
+	conf = c;
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; i < c->n_tenants; i++) {
+		if (!tenant_new(c->tenants[i].name, &c->tenants[i].limits)) {
+			pthread_mutex_unlock(&reg_lock);
+			return -1;
+		}
+	}
+	pthread_mutex_unlock(&reg_lock);
+	return 0;
+}
+
+void vsm_tenants_fini(void)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; i < n_tenants; i++) {
+		struct vsm_tenant *t = tenants[i];
+		vsm_session_remove_all(t, false);
+		free(t->slots);
+		pthread_mutex_destroy(&t->lock);
+		free(t);
+	}
+	free(tenants);
+	tenants = NULL;
+	n_tenants = 0;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+/* With reg_lock held: get or create, then count the connection. */
+static struct vsm_tenant *attach(const char *name, bool may_create, const char **why)
+{
+	struct vsm_tenant *t = find(name);
+	if (!t) {
+		if (!may_create) {
+			*why = "no tenant is configured for this client (auto_tenants = no)";
+			return NULL;
+		}
+		t = tenant_new(name, &conf->limits);
+		if (!t) {
+			*why = "tenant table full";
+			return NULL;
+		}
+	}
+	pthread_mutex_lock(&t->lock);
+	if (t->conns >= t->limits.max_conns) {
+		pthread_mutex_unlock(&t->lock);
+		*why = "tenant has max_conns connections already";
+		return NULL;
+	}
+	t->conns++;
+	pthread_mutex_unlock(&t->lock);
+	return t;
+}
+
+struct vsm_tenant *vsm_tenant_attach_uid(uid_t uid, const char **why)
+{
+	char name[VSM_TENANT_NAME_MAX + 1];
+	bool configured = false;
+	for (unsigned i = 0; i < conf->n_tenants && !configured; i++)
+		for (unsigned j = 0; j < conf->tenants[i].n_uids; j++)
+			if (conf->tenants[i].uids[j] == uid) {
+				snprintf(name, sizeof(name), "%s", conf->tenants[i].name);
+				configured = true;
+				break;
+			}
+	if (!configured)
+		snprintf(name, sizeof(name), "uid-%u", (unsigned)uid);
+	pthread_mutex_lock(&reg_lock);
+	struct vsm_tenant *t = attach(name, configured || conf->auto_tenants, why);
+	pthread_mutex_unlock(&reg_lock);
+	return t;
+}
+
+struct vsm_tenant *vsm_tenant_attach_cid(uint32_t cid, const char **why)
+{
+	char name[VSM_TENANT_NAME_MAX + 1];
+	bool configured = false;
+	for (unsigned i = 0; i < conf->n_tenants && !configured; i++)
+		for (unsigned j = 0; j < conf->tenants[i].n_cids; j++)
+			if (conf->tenants[i].cids[j] == cid) {
+				snprintf(name, sizeof(name), "%s", conf->tenants[i].name);
+				configured = true;
+				break;
+			}
+	if (!configured)
+		snprintf(name, sizeof(name), "cid-%u", cid);
+	pthread_mutex_lock(&reg_lock);
+	struct vsm_tenant *t = attach(name, configured || conf->auto_tenants, why);
+	pthread_mutex_unlock(&reg_lock);
+	return t;
+}
+
+struct vsm_tenant *vsm_tenant_attach_name(const char *name, const char **why)
+{
+	pthread_mutex_lock(&reg_lock);
+	/* A listener names its tenant in the config, so it may always be created. */
+	struct vsm_tenant *t = attach(name, true, why);
+	pthread_mutex_unlock(&reg_lock);
+	return t;
+}
+
+void vsm_tenant_detach(struct vsm_tenant *t)
+{
+	pthread_mutex_lock(&t->lock);
+	bool last = --t->conns == 0;
+	pthread_mutex_unlock(&t->lock);
+	/*
+	 * Like a virtio device reset: with no binding left nobody can use the
+	 * handles, so free the sessions (and the keys in them) now.
+	 */
+	if (last) {
+		log_debug("tenant %s: last connection closed, freeing sessions", t->name);
+		vsm_session_remove_all(t, true);
+	}
+}

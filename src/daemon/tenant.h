@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tenants: one VM, container or process group sharing vsmd. Identity comes
+ * from the transport (uid, vsock CID, listener), never from a message. Each
+ * tenant has its own session table, limits and counters.
+ */
+#ifndef VSM_TENANT_H
+#define VSM_TENANT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "daemon/config.h"
+#include "engine/engine.h"
+
+struct vsm_session {
+	pthread_mutex_t lock; /* serialises engine ops on this session */
+	atomic_uint refs;
+	const struct vsm_engine *eng;
+	void *es; /* engine session state */
+	uint32_t service;
+	uint32_t alg;
+};
+
+struct vsm_sess_slot {
+	struct vsm_session *s; /* NULL when free */
+	uint32_t gen;	       /* bumped on every free; stale handles miss */
+	uint32_t next_free;
+};
+
+struct vsm_tenant {
+	char name[VSM_TENANT_NAME_MAX + 1];
+	uint16_t tag; /* in every handle; distinct per tenant, so foreign handles miss */
+	struct vsm_limits limits;
+
+	pthread_mutex_t lock; /* protects the session table and conns */
+	struct vsm_sess_slot *slots;
+	uint32_t n_slots;
+	uint32_t n_sessions;
+	uint32_t free_head; /* UINT32_MAX: none */
+	unsigned conns;
+
+	atomic_uint inflight;
+	atomic_ullong ops;
+	atomic_ullong errors;
+};
+
+int vsm_tenants_init(const struct vsm_config *c);
+void vsm_tenants_fini(void);
+
+/*
+ * Attach a new connection to the tenant for this identity, creating an auto
+ * tenant if the config allows. Returns NULL and a reason when refused.
+ */
+struct vsm_tenant *vsm_tenant_attach_uid(uid_t uid, const char **why);
+struct vsm_tenant *vsm_tenant_attach_cid(uint32_t cid, const char **why);
+struct vsm_tenant *vsm_tenant_attach_name(const char *name, const char **why);
+/* When the last connection goes, the tenant's sessions go with it. */
+void vsm_tenant_detach(struct vsm_tenant *t);
+
+/* Session table. */
+int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es,
+		    uint32_t service, uint32_t alg, uint64_t *handle, int *detail);
+struct vsm_session *vsm_session_get(struct vsm_tenant *t, uint64_t handle);
+void vsm_session_put(struct vsm_session *s);
+int vsm_session_remove(struct vsm_tenant *t, uint64_t handle);
+/* only_if_idle: do nothing if a connection is attached (checked under the lock). */
+void vsm_session_remove_all(struct vsm_tenant *t, bool only_if_idle);
+
+#endif

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "daemon/worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+
+/* Frames one connection may handle per turn before the next one goes. */
+#define TURN_BUDGET 32
+#define MAX_EVENTS 64
+/* How often a connection held back by its tenant's in-flight limit retries. */
+#define INFLIGHT_RETRY_MS 2
+
+struct vsm_worker {
+	unsigned id;
+	pthread_t thread;
+	int epfd;
+	int wakefd;
+	atomic_uint nconns;
+	atomic_bool draining;
+	unsigned drain_timeout_ms;
+
+	pthread_mutex_t inbox_lock; /* the only cross-thread hand-off: new connections */
+	struct vsm_conn *inbox;
+
+	struct vsm_conn *conns; /* all connections, doubly linked */
+	struct vsm_conn *active_head, *active_tail;
+	unsigned blocked;
+};
+
+static struct vsm_worker *workers;
+static unsigned n_workers;
+
+unsigned vsm_workers_count(void)
+{
+	return n_workers;
+}
+
+static void activate(struct vsm_worker *w, struct vsm_conn *c)
+{
+	if (c->active)
+		return;
+	c->active = true;
+	c->next_active = NULL;
+	if (w->active_tail)
+		w->active_tail->next_active = c;
+	else
+		w->active_head = c;
+	w->active_tail = c;
+}
+
+static void conn_close(struct vsm_worker *w, struct vsm_conn *c, const char *why)
+{
+	log_debug("tenant %s (%s): connection closed: %s", c->t->name, c->peer, why);
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	if (c->blocked)
+		w->blocked--;
+	atomic_fetch_sub(&w->nconns, 1);
+	vsm_conn_free(c);
+}
+
+/* Returns false if the connection is dead. */
+static bool do_read(struct vsm_conn *c)
+{
+	while (c->readable && !c->eof) {
+		size_t room = vsm_conn_rx_space(c);
+		if (!room)
+			return true; /* full: process first, keep the readiness */
+		ssize_t n = recv(c->fd, c->rx + c->rx_len, room, 0);
+		if (n > 0) {
+			c->rx_len += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			c->eof = true;
+			return true;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->readable = false;
+			return true;
+		}
+		return false;
+	}
+	return true;
+}
+
+static bool do_write(struct vsm_conn *c)
+{
+	while (c->writable && vsm_conn_tx_pending(c)) {
+		ssize_t n = send(c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			vsm_conn_sent(c, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->writable = false;
+			return true;
+		}
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One turn of a connection. Returns true if it should stay on the active
+ * list (it has more work it can do right now).
+ */
+static bool service(struct vsm_worker *w, struct vsm_conn *c, bool *closed)
+{
+	*closed = false;
+	if (!do_read(c)) {
+		conn_close(w, c, "read error");
+		*closed = true;
+		return false;
+	}
+	enum vsm_conn_state st = vsm_conn_process(c, TURN_BUDGET);
+	if (!do_write(c)) {
+		conn_close(w, c, "peer gone");
+		*closed = true;
+		return false;
+	}
+	if (st == VSM_CONN_NOMEM) {
+		log_err("tenant %s (%s): out of memory, closing", c->t->name, c->peer);
+		conn_close(w, c, "out of memory");
+		*closed = true;
+		return false;
+	}
+	if (c->closing && !vsm_conn_tx_pending(c)) {
+		conn_close(w, c, "protocol violation");
+		*closed = true;
+		return false;
+	}
+	if (c->eof && st == VSM_CONN_IDLE && !vsm_conn_tx_pending(c)) {
+		conn_close(w, c, "peer closed");
+		*closed = true;
+		return false;
+	}
+	bool blocked = st == VSM_CONN_INFLIGHT;
+	if (blocked != c->blocked)
+		w->blocked += blocked ? 1u : -1u;
+	c->blocked = blocked;
+	if (blocked)
+		return false;
+	/* More frames to run, or unread input and room to read it. */
+	return st == VSM_CONN_BUDGET || (st == VSM_CONN_TX_FULL && c->writable) ||
+	       (c->readable && !c->eof && vsm_conn_rx_space(c) > 0);
+}
+
+static void take_inbox(struct vsm_worker *w)
+{
+	pthread_mutex_lock(&w->inbox_lock);
+	struct vsm_conn *list = w->inbox;
+	w->inbox = NULL;
+	pthread_mutex_unlock(&w->inbox_lock);
+	while (list) {
+		struct vsm_conn *c = list;
+		list = c->next;
+		c->w = w;
+		c->prev = NULL;
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+					 .data.ptr = c};
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+			log_err("epoll_ctl: %s", strerror(errno));
+			conn_close(w, c, "epoll");
+			continue;
+		}
+		/* Bytes may have arrived before we watched the socket. */
+		c->readable = c->writable = true;
+		activate(w, c);
+	}
+}
+
+/* Run every active connection once, round robin. */
+static void run_active(struct vsm_worker *w)
+{
+	struct vsm_conn *list = w->active_head;
+	w->active_head = w->active_tail = NULL;
+	while (list) {
+		struct vsm_conn *c = list;
+		list = c->next_active;
+		c->active = false;
+		bool closed;
+		if (service(w, c, &closed) && !closed)
+			activate(w, c);
+	}
+}
+
+static void retry_blocked(struct vsm_worker *w)
+{
+	for (struct vsm_conn *c = w->conns; c; c = c->next)
+		if (c->blocked)
+			activate(w, c);
+}
+
+/*
+ * Drain: answer what has been received, flush, close. New bytes are not
+ * read: a request the daemon never saw is not lost, it was never sent.
+ */
+static void drain(struct vsm_worker *w)
+{
+	uint64_t deadline = vsm_now_ms() + w->drain_timeout_ms;
+	take_inbox(w);
+	for (;;) {
+		bool busy = false;
+		for (struct vsm_conn *c = w->conns, *next; c; c = next) {
+			next = c->next;
+			c->readable = false;
+			enum vsm_conn_state st = vsm_conn_process(c, UINT32_MAX);
+			c->writable = true;
+			if (!do_write(c)) {
+				conn_close(w, c, "peer gone during drain");
+				continue;
+			}
+			if (vsm_conn_tx_pending(c) || st == VSM_CONN_TX_FULL ||
+			    st == VSM_CONN_INFLIGHT || st == VSM_CONN_BUDGET)
+				busy = true;
+			else
+				conn_close(w, c, "drained");
+		}
+		if (!busy || vsm_now_ms() >= deadline)
+			break;
+		struct epoll_event evs[MAX_EVENTS];
+		epoll_wait(w->epfd, evs, MAX_EVENTS, 10);
+	}
+	while (w->conns)
+		conn_close(w, w->conns, "drain timeout");
+}
+
+static void *worker_main(void *arg)
+{
+	struct vsm_worker *w = arg;
+	struct epoll_event evs[MAX_EVENTS];
+
+	for (;;) {
+		int timeout = -1;
+		if (w->active_head)
+			timeout = 0;
+		else if (w->blocked)
+			timeout = INFLIGHT_RETRY_MS;
+		int n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR) {
+			log_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.ptr == NULL) {
+				uint64_t v;
+				if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					log_warn("worker %u: eventfd: %s", w->id, strerror(errno));
+				continue;
+			}
+			struct vsm_conn *c = evs[i].data.ptr;
+			if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+				c->readable = true;
+			if (evs[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+				c->writable = true;
+			activate(w, c);
+		}
+		if (atomic_load(&w->draining))
+			break;
+		take_inbox(w);
+		if (w->blocked)
+			retry_blocked(w);
+		run_active(w);
+	}
+	drain(w);
+	return NULL;
+}
+
+int vsm_workers_start(unsigned n)
+{
+	workers = calloc(n, sizeof(*workers));
+	if (!workers)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		struct vsm_worker *w = &workers[i];
+		w->id = i;
+		pthread_mutex_init(&w->inbox_lock, NULL);
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		w->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->epfd < 0 || w->wakefd < 0)
+			return -1;
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->wakefd, &ev) < 0)
+			return -1;
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+			return -1;
+		n_workers = i + 1;
+	}
+	return 0;
+}
+
+static void wake(struct vsm_worker *w)
+{
+	uint64_t one = 1;
+	if (write(w->wakefd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("worker %u: wake: %s", w->id, strerror(errno));
+}
+
+int vsm_workers_adopt(struct vsm_conn *c)
+{
+	struct vsm_worker *best = NULL;
+	for (unsigned i = 0; i < n_workers; i++)
+		if (!best || atomic_load(&workers[i].nconns) < atomic_load(&best->nconns))
+			best = &workers[i];
+	if (!best)
+		return -1;
+	atomic_fetch_add(&best->nconns, 1);
+	pthread_mutex_lock(&best->inbox_lock);
+	c->next = best->inbox;
+	best->inbox = c;
+	pthread_mutex_unlock(&best->inbox_lock);
+	wake(best);
+	return 0;
+}
+
+void vsm_workers_drain(unsigned timeout_ms)
+{
+	for (unsigned i = 0; i < n_workers; i++) {
+		workers[i].drain_timeout_ms = timeout_ms;
+		atomic_store(&workers[i].draining, true);
+		wake(&workers[i]);
+	}
+	for (unsigned i = 0; i < n_workers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		close(workers[i].epfd);
+		close(workers[i].wakefd);
+		pthread_mutex_destroy(&workers[i].inbox_lock);
+	}
+	free(workers);
+	workers = NULL;
+	n_workers = 0;
+}

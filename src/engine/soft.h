@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Private interface between the files of the OpenSSL software engine. Each
+ * file owns one service: it fetches its algorithms once in *_init (the tables
+ * are read-only afterwards, so workers share them without locks) and builds
+ * sessions whose contexts are reused request after request.
+ */
+#ifndef VSM_ENGINE_SOFT_H
+#define VSM_ENGINE_SOFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "engine/engine.h"
+
+#define SOFT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Every session starts with this, so soft.c dispatches without knowing the service. */
+struct soft_sess {
+	int (*op)(struct soft_sess *s, const struct vsm_wire_op *op, uint8_t *out, size_t out_cap,
+		  size_t *out_len, int *detail);
+	void (*free)(struct soft_sess *s);
+};
+
+static inline int soft_fail(int *detail, int status, int d)
+{
+	*detail = d;
+	return status;
+}
+
+/* OpenSSL queues an error per failure; a worker must not let them pile up. */
+int vsm_soft_engine_err(int *detail);
+
+static inline void soft_set_alg(uint8_t *bitmap, int alg)
+{
+	bitmap[alg / 8] |= (uint8_t)(1u << (alg % 8));
+}
+
+int vsm_soft_cipher_init(void);
+void vsm_soft_cipher_fini(void);
+void vsm_soft_cipher_algs(uint8_t *bitmap);
+int vsm_soft_cipher_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
+
+int vsm_soft_digest_init(void);
+void vsm_soft_digest_fini(void);
+void vsm_soft_digest_algs(uint8_t *bitmap);
+int vsm_soft_hash_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
+int vsm_soft_mac_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
+/* The fetched EVP_MD for a HASH alg id, or NULL. Shared with akcipher. */
+const EVP_MD *vsm_soft_md(int alg);
+
+int vsm_soft_aead_init(void);
+void vsm_soft_aead_fini(void);
+void vsm_soft_aead_algs(uint8_t *bitmap);
+int vsm_soft_aead_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
+
+int vsm_soft_sm4gcm_init(void);
+void vsm_soft_sm4gcm_algs(uint8_t *bitmap);
+int vsm_soft_sm4gcm_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
+
+int vsm_soft_akcipher_init(void);
+void vsm_soft_akcipher_fini(void);
+void vsm_soft_akcipher_algs(uint8_t *bitmap);
+int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
+
+#endif
