@@ -39,11 +39,11 @@ struct bench_case {
 	int alg;	  /* enum vsm_alg */
 	unsigned key_len; /* symmetric key bytes */
 	unsigned iv_len;
-	unsigned block;	   /* size must be a multiple of this (CBC) */
-	const char *ossl;  /* EVP cipher or digest name; NULL: see gcrypt */
-	int hash;	   /* akcipher: vsm hash alg (0 for Ed25519) */
+	unsigned block;	  /* size must be a multiple of this (CBC) */
+	const char *ossl; /* EVP cipher or digest name; NULL: see gcrypt */
+	int hash;	  /* akcipher: vsm hash alg (0 for Ed25519) */
 	enum bench_pkey pkey;
-	int gcrypt;	   /* native side through libgcrypt (OpenSSL 3.0 lacks it) */
+	int gcrypt; /* native side through libgcrypt (OpenSSL 3.0 lacks it) */
 };
 
 extern const struct bench_case bench_cases[];
@@ -89,5 +89,30 @@ void bench_native_free(struct bench_native *n);
 
 /* Native library init (libgcrypt). */
 int bench_native_global_init(void);
+/* EVP_Digest{Sign,Verify}Init_ex for the case's key and hash (SM2: with its id). */
+int bench_pkey_init(const struct bench_prep *p, EVP_MD_CTX *ctx, int sign);
+/* Check a signature vsmd made, with the native key. 0 if it verifies. */
+int bench_verify_sig(const struct bench_prep *p, const uint8_t *sig, size_t len);
+
+/* Running one side of a case on N threads. */
+struct bench_cfg {
+	const char *uri;
+	unsigned threads;
+	double seconds;
+};
+
+struct bench_result {
+	int ok; /* 0: not run or failed (err says why) */
+	char err[160];
+	uint64_t ops;
+	double ops_per_s;
+	double p50_us;
+	double p99_us;
+};
+
+void bench_run_native(const struct bench_prep *p, const struct bench_cfg *cfg,
+		      struct bench_result *r);
+void bench_run_vsm(const struct bench_prep *p, const struct bench_cfg *cfg, unsigned depth,
+		   struct bench_result *r);
 
 #endif

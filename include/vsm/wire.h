@@ -264,6 +264,8 @@ struct vsm_wire_status {
  * valid message of that type (any length that does not add up exactly, an
  * unknown enum value, a reserved bit set).
  */
+/* When len >= VSM_WIRE_HDR_LEN, *h is filled even if BADMSG is returned, so
+ * the caller can echo h->id in its error response. */
 int vsm_wire_decode_hdr(const uint8_t *buf, size_t len, struct vsm_wire_hdr *h);
 int vsm_wire_decode_hello(const uint8_t *p, size_t len, struct vsm_wire_hello *m);
 int vsm_wire_decode_hello_resp(const uint8_t *p, size_t len, struct vsm_wire_hello_resp *m);

@@ -267,7 +267,8 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 				for (unsigned b = 0; b < c->tenants[j].n_uids; b++)
 					if (t->uids[a] == c->tenants[j].uids[b]) {
 						snprintf(err, errlen,
-							 "uid %u is in both [tenant %s] and [tenant %s]",
+							 "uid %u is in both [tenant %s] and "
+							 "[tenant %s]",
 							 (unsigned)t->uids[a], c->tenants[j].name,
 							 t->name);
 						return -1;
@@ -276,7 +277,8 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 				for (unsigned b = 0; b < c->tenants[j].n_cids; b++)
 					if (t->cids[a] == c->tenants[j].cids[b]) {
 						snprintf(err, errlen,
-							 "vsock CID %u is in both [tenant %s] and [tenant %s]",
+							 "vsock CID %u is in both [tenant %s] and "
+							 "[tenant %s]",
 							 t->cids[a], c->tenants[j].name, t->name);
 						return -1;
 					}

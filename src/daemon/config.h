@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 #define VSM_TENANT_NAME_MAX 31
-#define VSM_CONF_MAX_IDS 64
+#define VSM_CONF_MAX_IDS    64
 
 struct vsm_limits {
 	uint32_t max_sessions;

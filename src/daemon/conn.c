@@ -3,7 +3,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <endian.h>
 #include <openssl/crypto.h>
 #include <unistd.h>
 
@@ -137,7 +136,8 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		/* Output goes straight after what is queued: compact first. */
 		if (c->tx_off && c->tx_off == c->tx_len)
 			c->tx_off = c->tx_len = 0;
-		if (grow(&c->tx, &c->tx_cap, c->tx_len + vsm_dispatch_out_max(t)) < 0) {
+		/* Room for any error response; a payload-bearing one grows below. */
+		if (grow(&c->tx, &c->tx_cap, c->tx_len + 128) < 0) {
 			st = VSM_CONN_NOMEM;
 			break;
 		}
@@ -148,10 +148,8 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		const uint8_t *p = c->rx + off;
 		struct vsm_wire_hdr h;
 		if (vsm_wire_decode_hdr(p, avail, &h) != VSM_S_OK) {
-			uint64_t id;
-			memcpy(&id, p + 16, sizeof(id)); /* best effort, helps debugging */
-			id = le64toh(id);
-			queued(c, vsm_dispatch_error(out, cap, 0, id, VSM_S_BADMSG,
+			/* h is filled even when rejected: echo the id to help debugging. */
+			queued(c, vsm_dispatch_error(out, cap, h.op, h.id, VSM_S_BADMSG,
 						     VSM_D_PROTOCOL));
 			log_warn("tenant %s (%s): malformed frame header, closing", t->name,
 				 c->peer);
@@ -172,9 +170,16 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		}
 		if (avail - VSM_WIRE_HDR_LEN < h.len)
 			break; /* rest of the frame not here yet */
+		size_t need = vsm_dispatch_out_need(t, &h, p + VSM_WIRE_HDR_LEN);
+		if (grow(&c->tx, &c->tx_cap, c->tx_len + need) < 0) {
+			st = VSM_CONN_NOMEM;
+			break;
+		}
+		out = c->tx + c->tx_len;
+		cap = c->tx_cap - c->tx_len;
 		bool close_after = false;
-		size_t n = vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap,
-					&close_after);
+		size_t n =
+			vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap, &close_after);
 		off += VSM_WIRE_HDR_LEN + h.len;
 		budget--;
 		if (n)

@@ -40,12 +40,12 @@ struct vsm_conn {
 
 /* Why vsm_conn_process stopped. */
 enum vsm_conn_state {
-	VSM_CONN_IDLE,	    /* no complete frame buffered */
-	VSM_CONN_BUDGET,    /* used its turn; more frames are ready */
-	VSM_CONN_TX_FULL,   /* send buffer high: wait until it drains */
-	VSM_CONN_INFLIGHT,  /* tenant at max_inflight: retry shortly */
-	VSM_CONN_CLOSE,	    /* protocol break: flush and close */
-	VSM_CONN_NOMEM,	    /* could not grow a buffer: close */
+	VSM_CONN_IDLE,	   /* no complete frame buffered */
+	VSM_CONN_BUDGET,   /* used its turn; more frames are ready */
+	VSM_CONN_TX_FULL,  /* send buffer high: wait until it drains */
+	VSM_CONN_INFLIGHT, /* tenant at max_inflight: retry shortly */
+	VSM_CONN_CLOSE,	   /* protocol break: flush and close */
+	VSM_CONN_NOMEM,	   /* could not grow a buffer: close */
 };
 
 struct vsm_conn *vsm_conn_new(int fd, struct vsm_tenant *t, const char *peer);

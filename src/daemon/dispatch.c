@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "daemon/dispatch.h"
 
+#include <endian.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,6 +33,36 @@ static size_t frame(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int stat
 	if (vsm_wire_encode_hdr(out, cap, &h) != VSM_WIRE_HDR_LEN)
 		return 0;
 	return VSM_WIRE_HDR_LEN + payload_len;
+}
+
+size_t vsm_dispatch_out_need(const struct vsm_tenant *t, const struct vsm_wire_hdr *h,
+			     const uint8_t *payload)
+{
+	uint64_t need = 128; /* fixed-size answers: hello, status, handles, errors */
+	uint32_t v;
+	switch (h->op) {
+	case VSM_MSG_OP:
+		/* dst_len sits at offset 16; the full decode comes later. */
+		if (h->len >= VSM_WIRE_OP_LEN) {
+			memcpy(&v, payload + 16, sizeof(v));
+			need = le32toh(v);
+		}
+		break;
+	case VSM_MSG_NOP:
+		need = h->len;
+		break;
+	case VSM_MSG_RANDOM:
+		if (h->len == VSM_WIRE_RANDOM_LEN) {
+			memcpy(&v, payload, sizeof(v));
+			need = le32toh(v);
+		}
+		break;
+	}
+	if (need < 128)
+		need = 128;
+	if (need > t->limits.max_msg)
+		need = t->limits.max_msg;
+	return VSM_WIRE_HDR_LEN + (size_t)need;
 }
 
 size_t vsm_dispatch_error(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int status,
@@ -109,12 +140,16 @@ static int do_session_destroy(struct vsm_tenant *t, const uint8_t *p, uint32_t l
 	return vsm_session_remove(t, handle);
 }
 
-static int do_op(struct vsm_tenant *t, const uint8_t *p, uint32_t len, uint8_t *body, size_t cap,
-		 size_t *out_len, int *detail)
+static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t *p, uint32_t len,
+		 uint8_t *body, size_t cap, size_t *out_len, int *detail)
 {
 	struct vsm_wire_op m;
 	if (vsm_wire_decode_op(p, len, &m) != VSM_S_OK) {
 		*detail = VSM_D_PROTOCOL;
+		return VSM_S_BADMSG;
+	}
+	if ((m.flags & VSM_OPF_MORE) && !(ps->features & VSM_FEAT_MULTIPART)) {
+		*detail = VSM_D_BAD_OP; /* multi-part was not negotiated */
 		return VSM_S_BADMSG;
 	}
 	struct vsm_session *s = vsm_session_get(t, m.session);
@@ -126,12 +161,13 @@ static int do_op(struct vsm_tenant *t, const uint8_t *p, uint32_t len, uint8_t *
 	int st = s->eng->op(s->es, &m, body, room, out_len, detail);
 	pthread_mutex_unlock(&s->lock);
 	vsm_session_put(s);
-	if (st != VSM_S_OK || *out_len > room)
-		*out_len = 0;
 	if (st == VSM_S_OK && *out_len > room) {
+		/* An engine bug must not turn into an over-long response. */
 		*detail = VSM_D_ENGINE;
 		st = VSM_S_ERR;
 	}
+	if (st != VSM_S_OK)
+		*out_len = 0;
 	return st;
 }
 
@@ -158,8 +194,8 @@ static int do_random(const uint8_t *p, uint32_t len, uint8_t *body, size_t cap, 
 	return VSM_S_OK;
 }
 
-static int do_status(struct vsm_tenant *t, uint32_t len, uint8_t *body, size_t cap,
-		     size_t *out_len, int *detail)
+static int do_status(struct vsm_tenant *t, uint32_t len, uint8_t *body, size_t cap, size_t *out_len,
+		     int *detail)
 {
 	if (len != 0) {
 		*detail = VSM_D_PROTOCOL;
@@ -196,7 +232,7 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 	int st;
 
 	*close_after = false;
-	if (h->flags & VSM_HDR_F_RESPONSE) {
+	if ((h->flags & VSM_HDR_F_RESPONSE) || h->status || h->detail) {
 		st = VSM_S_BADMSG;
 		detail = VSM_D_PROTOCOL;
 		*close_after = true;
@@ -217,7 +253,7 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 			st = do_session_destroy(t, payload, h->len, &detail);
 			break;
 		case VSM_MSG_OP:
-			st = do_op(t, payload, h->len, body, room, &out_len, &detail);
+			st = do_op(t, ps, payload, h->len, body, room, &out_len, &detail);
 			break;
 		case VSM_MSG_RANDOM:
 			st = do_random(payload, h->len, body, room, &out_len, &detail);

@@ -24,13 +24,12 @@ extern unsigned vsm_dispatch_workers;
 extern uint64_t vsm_dispatch_start_ms;
 
 /*
- * Room a response to any request of this tenant can need: the header plus
- * max_msg. The caller must offer at least this much at out.
+ * Room the response to this request can need, header included, never more
+ * than the header plus the tenant's max_msg. payload holds h->len bytes in
+ * private memory. The caller must offer at least this much at out.
  */
-static inline size_t vsm_dispatch_out_max(const struct vsm_tenant *t)
-{
-	return VSM_WIRE_HDR_LEN + t->limits.max_msg;
-}
+size_t vsm_dispatch_out_need(const struct vsm_tenant *t, const struct vsm_wire_hdr *h,
+			     const uint8_t *payload);
 
 /*
  * Handle one request (h already decoded; payload holds h->len bytes in

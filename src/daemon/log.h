@@ -11,7 +11,7 @@ int vsm_log_level_parse(const char *s);
 const char *vsm_log_level_name(int level);
 void vsm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define log_err(...) vsm_log(VSM_LOG_ERROR, __VA_ARGS__)
+#define log_err(...)  vsm_log(VSM_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) vsm_log(VSM_LOG_WARN, __VA_ARGS__)
 #define log_info(...) vsm_log(VSM_LOG_INFO, __VA_ARGS__)
 #define log_debug(...)                                                                             \

@@ -23,40 +23,38 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: vsmd [OPTIONS]\n"
-		"\n"
-		"vsmd is the vsm back-end: a software crypto card shared by many tenants\n"
-		"(VMs, containers, processes). Clients reach it through libvsm, libsdf-vsm,\n"
-		"the OpenSSL provider or virtio-crypto. It runs in the foreground and logs\n"
-		"to stderr; SIGTERM or SIGINT makes it finish queued requests and exit.\n"
-		"\n"
-		"Options:\n"
-		"  -c, --config FILE      INI configuration (default " DEFAULT_CONFIG
-		" if it\n"
-		"                         exists, else embedded defaults; see\n"
-		"                         docs/configuration.md)\n"
-		"  -s, --socket PATH      unix socket to listen on (default " VSM_DEFAULT_SOCKET
-		");\n"
-		"                         \"none\" disables it\n"
-		"  -t, --tcp HOST:PORT    also listen on TCP; clients are tenant 'tcp_tenant'\n"
-		"      --vsock PORT       also listen on AF_VSOCK (guest CID -> tenant)\n"
-		"  -w, --workers N        worker threads (default: online cores)\n"
-		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
-		"      --check-config     validate the configuration, print the effective\n"
-		"                         settings and exit (0 valid, 1 invalid)\n"
-		"  -h, --help             this text\n"
-		"      --version          print the version\n"
-		"\n"
-		"Tenants: a unix-socket client is the tenant whose 'uids' list holds its uid\n"
-		"(SO_PEERCRED); with auto_tenants=yes any other uid N gets tenant 'uid-N'.\n"
-		"A tenant never sees another tenant's sessions or keys.\n"
-		"\n"
-		"Examples:\n"
-		"  vsmd -s /tmp/vsm.sock                 # try it, no config file needed\n"
-		"  vsmd -c /etc/vsm/vsmd.conf --check-config\n"
-		"  vsmd -c /etc/vsm/vsmd.conf -t 127.0.0.1:7300 -l debug\n"
-		"  VSM_URI=unix:/tmp/vsm.sock vsm-bench -a aes-128-gcm,sm3 -s 4096\n");
+	fprintf(f, "Usage: vsmd [OPTIONS]\n"
+		   "\n"
+		   "vsmd is the vsm back-end: a software crypto card shared by many tenants\n"
+		   "(VMs, containers, processes). Clients reach it through libvsm, libsdf-vsm,\n"
+		   "the OpenSSL provider or virtio-crypto. It runs in the foreground and logs\n"
+		   "to stderr; SIGTERM or SIGINT makes it finish queued requests and exit.\n"
+		   "\n"
+		   "Options:\n"
+		   "  -c, --config FILE      INI configuration (default " DEFAULT_CONFIG " if it\n"
+		   "                         exists, else embedded defaults; see\n"
+		   "                         docs/configuration.md)\n"
+		   "  -s, --socket PATH      unix socket to listen on (default " VSM_DEFAULT_SOCKET
+		   ");\n"
+		   "                         \"none\" disables it\n"
+		   "  -t, --tcp HOST:PORT    also listen on TCP; clients are tenant 'tcp_tenant'\n"
+		   "      --vsock PORT       also listen on AF_VSOCK (guest CID -> tenant)\n"
+		   "  -w, --workers N        worker threads (default: online cores)\n"
+		   "  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+		   "      --check-config     validate the configuration, print the effective\n"
+		   "                         settings and exit (0 valid, 1 invalid)\n"
+		   "  -h, --help             this text\n"
+		   "      --version          print the version\n"
+		   "\n"
+		   "Tenants: a unix-socket client is the tenant whose 'uids' list holds its uid\n"
+		   "(SO_PEERCRED); with auto_tenants=yes any other uid N gets tenant 'uid-N'.\n"
+		   "A tenant never sees another tenant's sessions or keys.\n"
+		   "\n"
+		   "Examples:\n"
+		   "  vsmd -s /tmp/vsm.sock                 # try it, no config file needed\n"
+		   "  vsmd -c /etc/vsm/vsmd.conf --check-config\n"
+		   "  vsmd -c /etc/vsm/vsmd.conf -t 127.0.0.1:7300 -l debug\n"
+		   "  VSM_URI=unix:/tmp/vsm.sock vsm-bench -a aes-128-gcm,sm3 -s 4096\n");
 }
 
 enum { OPT_CHECK = 256, OPT_VSOCK, OPT_VERSION };
@@ -125,7 +123,8 @@ int main(int argc, char **argv)
 		case 'l':
 			opt_log = vsm_log_level_parse(optarg);
 			if (opt_log < 0) {
-				fprintf(stderr, "vsmd: --log-level is error, warn, info or debug\n");
+				fprintf(stderr,
+					"vsmd: --log-level is error, warn, info or debug\n");
 				return 2;
 			}
 			break;

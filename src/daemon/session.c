@@ -10,8 +10,8 @@
 #include "daemon/tenant.h"
 
 #define SLOT_BITS 24
-#define GEN_MASK 0xffffffu
-#define NONE UINT32_MAX
+#define GEN_MASK  0xffffffu
+#define NONE	  UINT32_MAX
 
 static uint64_t make_handle(const struct vsm_tenant *t, uint32_t slot, uint32_t gen)
 {
@@ -52,8 +52,8 @@ static int grow(struct vsm_tenant *t)
 	return 0;
 }
 
-int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es,
-		    uint32_t service, uint32_t alg, uint64_t *handle, int *detail)
+int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es, uint32_t service,
+		    uint32_t alg, uint64_t *handle, int *detail)
 {
 	struct vsm_session *s = calloc(1, sizeof(*s));
 	if (!s) {
@@ -68,8 +68,7 @@ int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es
 	s->alg = alg;
 
 	pthread_mutex_lock(&t->lock);
-	if (t->n_sessions >= t->limits.max_sessions ||
-	    (t->free_head == NONE && grow(t) < 0)) {
+	if (t->n_sessions >= t->limits.max_sessions || (t->free_head == NONE && grow(t) < 0)) {
 		pthread_mutex_unlock(&t->lock);
 		pthread_mutex_destroy(&s->lock);
 		free(s);
@@ -141,7 +140,7 @@ void vsm_session_remove_all(struct vsm_tenant *t, bool only_if_idle)
 	/* A new connection may have attached since the last one left. */
 	if (!only_if_idle || t->conns == 0)
 		for (uint32_t i = 0; i < t->n_slots; i++)
-		if (t->slots[i].s)
+			if (t->slots[i].s)
 				vsm_session_put(unlink_slot(t, i));
 	pthread_mutex_unlock(&t->lock);
 }

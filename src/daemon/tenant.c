@@ -19,7 +19,7 @@ static const struct vsm_config *conf;
 
 #define MAX_TENANTS 4096
 
-static bool tag_used(uint16_t tag)
+static __attribute__((unused)) bool tag_used(uint16_t tag)
 {
 	for (unsigned i = 0; i < n_tenants; i++)
 		if (tenants[i]->tag == tag)
@@ -44,10 +44,15 @@ static struct vsm_tenant *tenant_new(const char *name, const struct vsm_limits *
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->limits = *l;
 	/* Random, nonzero and unique: handles reveal nothing and never collide. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/* Predictable handles let the fuzzer's seeds reach past session lookup. */
+	t->tag = (uint16_t)(n_tenants + 1);
+#else
 	do {
 		if (RAND_bytes((unsigned char *)&t->tag, sizeof(t->tag)) != 1)
 			t->tag = (uint16_t)(n_tenants + 1);
 	} while (t->tag == 0 || tag_used(t->tag));
+#endif
 	pthread_mutex_init(&t->lock, NULL);
 	t->free_head = UINT32_MAX;
 	tenants[n_tenants++] = t;

@@ -62,8 +62,8 @@ struct vsm_tenant *vsm_tenant_attach_name(const char *name, const char **why);
 void vsm_tenant_detach(struct vsm_tenant *t);
 
 /* Session table. */
-int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es,
-		    uint32_t service, uint32_t alg, uint64_t *handle, int *detail);
+int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es, uint32_t service,
+		    uint32_t alg, uint64_t *handle, int *detail);
 struct vsm_session *vsm_session_get(struct vsm_tenant *t, uint64_t handle);
 void vsm_session_put(struct vsm_session *s);
 int vsm_session_remove(struct vsm_tenant *t, uint64_t handle);

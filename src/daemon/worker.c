@@ -15,7 +15,7 @@
 
 /* Frames one connection may handle per turn before the next one goes. */
 #define TURN_BUDGET 32
-#define MAX_EVENTS 64
+#define MAX_EVENTS  64
 /* How often a connection held back by its tenant's in-flight limit retries. */
 #define INFLIGHT_RETRY_MS 2
 

@@ -152,8 +152,8 @@ int vsm_listen_tcp(struct vsm_listener *l, const char *hostport, char *err, size
 
 int vsm_listen_vsock(struct vsm_listener *l, unsigned port, char *err, size_t errlen)
 {
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
-				 .svm_port = port};
+	struct sockaddr_vm sa = {
+		.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = port};
 	memset(l, 0, sizeof(*l));
 	l->kind = VSM_LISTEN_VSOCK;
 	snprintf(l->desc, sizeof(l->desc), "vsock:any:%u", port);
@@ -183,8 +183,8 @@ void vsm_listener_close(struct vsm_listener *l)
 	}
 }
 
-int vsm_listener_accept(struct vsm_listener *l, const struct vsm_config *c,
-			struct vsm_tenant **t, char *peer, size_t peerlen)
+int vsm_listener_accept(struct vsm_listener *l, const struct vsm_config *c, struct vsm_tenant **t,
+			char *peer, size_t peerlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);

@@ -33,8 +33,8 @@ void vsm_listener_close(struct vsm_listener *l);
  * Accept one connection and attach it to its tenant. Returns the
  * non-blocking fd, or -1 (EAGAIN, or refused: logged).
  */
-int vsm_listener_accept(struct vsm_listener *l, const struct vsm_config *c,
-			struct vsm_tenant **t, char *peer, size_t peerlen);
+int vsm_listener_accept(struct vsm_listener *l, const struct vsm_config *c, struct vsm_tenant **t,
+			char *peer, size_t peerlen);
 
 /*
  * Split "HOST:PORT", "[V6]:PORT" or ":PORT" (any address). Pure; returns -1

@@ -25,10 +25,9 @@ static void init_once(void)
 	char err[256];
 	vsm_log_level = -1; /* silence: the fuzzer makes every error happen */
 	vsm_config_defaults(&conf);
-	if (vsm_config_load_string(&conf, "[tenant fuzz]\nmax_msg = 65536\nmax_sessions = 8\n",
-				   err, sizeof(err)) ||
-	    vsm_config_finish(&conf, err, sizeof(err)) || vsm_router_init() ||
-	    vsm_tenants_init(&conf))
+	if (vsm_config_load_string(&conf, "[tenant fuzz]\nmax_msg = 65536\nmax_sessions = 8\n", err,
+				   sizeof(err)) ||
+	    vsm_config_finish(&conf, err, sizeof(err)) || vsm_router_init())
 		abort();
 }
 
@@ -37,6 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_once();
 	if (size < 1)
 		return 0;
+	/*
+	 * A fresh registry per input: the tenant's first session is always
+	 * slot 0, generation 1, tag 1, so seeded handles stay valid.
+	 */
+	if (vsm_tenants_init(&conf))
+		abort();
 	const char *why;
 	struct vsm_tenant *t = vsm_tenant_attach_name("fuzz", &why);
 	if (!t)
@@ -47,8 +52,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t chunk = (data[0] & 0x3f) + 1;
 	if (data[0] & 0x80) {
 		uint8_t hello[VSM_WIRE_HDR_LEN + VSM_WIRE_HELLO_LEN];
-		struct vsm_wire_hdr h = {.len = VSM_WIRE_HELLO_LEN, .magic = VSM_WIRE_MAGIC,
-					 .op = VSM_MSG_HELLO, .id = 1};
+		struct vsm_wire_hdr h = {.len = VSM_WIRE_HELLO_LEN,
+					 .magic = VSM_WIRE_MAGIC,
+					 .op = VSM_MSG_HELLO,
+					 .id = 1};
 		struct vsm_wire_hello m = {1, 1, VSM_FEAT__ALL};
 		vsm_wire_encode_hdr(hello, sizeof(hello), &h);
 		vsm_wire_encode_hello(hello + VSM_WIRE_HDR_LEN, VSM_WIRE_HELLO_LEN, &m);
@@ -90,5 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 	}
 	vsm_conn_free(c);
+	vsm_tenants_fini();
 	return 0;
 }

@@ -128,12 +128,12 @@ static void session_handles(void **state)
 	const struct vsm_engine *e = vsm_router_get(VSM_ALG_SHA256);
 	uint64_t ha, hb;
 	int detail;
-	assert_int_equal(vsm_session_add(a, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256, &ha,
-					 &detail),
-			 VSM_S_OK);
-	assert_int_equal(vsm_session_add(b, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256, &hb,
-					 &detail),
-			 VSM_S_OK);
+	assert_int_equal(
+		vsm_session_add(a, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256, &ha, &detail),
+		VSM_S_OK);
+	assert_int_equal(
+		vsm_session_add(b, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256, &hb, &detail),
+		VSM_S_OK);
 	assert_true(ha != 0 && hb != 0);
 	/* Same slot and generation in both tables, yet each handle works only at home. */
 	assert_int_equal(ha & 0xffffffffffffull, hb & 0xffffffffffffull);
@@ -148,9 +148,9 @@ static void session_handles(void **state)
 	assert_null(vsm_session_get(a, ha));
 	assert_int_equal(vsm_session_remove(a, ha), VSM_S_INVSESS);
 	uint64_t ha2;
-	assert_int_equal(vsm_session_add(a, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256,
-					 &ha2, &detail),
-			 VSM_S_OK);
+	assert_int_equal(
+		vsm_session_add(a, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256, &ha2, &detail),
+		VSM_S_OK);
 	assert_true(ha2 != ha);
 	assert_int_equal(ha2 & 0xffffff, ha & 0xffffff); /* same slot, new generation */
 	assert_null(vsm_session_get(a, ha));
@@ -178,8 +178,8 @@ static void session_limit(void **state)
 	assert_int_equal(detail, VSM_D_SESSION_LIMIT);
 	e->session_free(es);
 	assert_int_equal(vsm_session_remove(t, h[1]), VSM_S_OK);
-	assert_int_equal(vsm_session_add(t, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256,
-					 &h[3], &detail),
+	assert_int_equal(vsm_session_add(t, e, dummy_session(), VSM_SVC_HASH, VSM_ALG_SHA256, &h[3],
+					 &detail),
 			 VSM_S_OK);
 	vsm_tenant_detach(t);
 }

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Key formats (PKCS#1, SEC1, PKCS#8, SPKI DER accepted; garbage refused) and
+ * the error statuses a client relies on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
+
+#include "kat.h"
+
+static struct kat_buf der(EVP_PKEY *pk, int selection, const char *structure)
+{
+	struct kat_buf b = {NULL, 0};
+	OSSL_ENCODER_CTX *e = OSSL_ENCODER_CTX_new_for_pkey(pk, selection, "DER", structure, NULL);
+
+	if (!e || !OSSL_ENCODER_to_data(e, &b.p, &b.n)) {
+		b.p = NULL;
+		b.n = 0;
+	}
+	OSSL_ENCODER_CTX_free(e);
+	return b;
+}
+
+static void *ak_session(const struct kat_backend *be, uint32_t alg, uint32_t pad,
+			const struct kat_buf *key, int *st, int *d)
+{
+	struct vsm_wire_session p = {
+		.service = VSM_SVC_AKCIPHER,
+		.alg = alg,
+		.padding = pad,
+		.salt_len = -1,
+		.key = key->p,
+		.key_len = (uint32_t)key->n,
+	};
+	void *s = NULL;
+
+	*d = VSM_D_NONE;
+	*st = be->session_new(be->ctx, &p, &s, d);
+	return *st == VSM_S_OK ? s : NULL;
+}
+
+/* Sign with one key encoding, verify with another: both must be accepted and agree. */
+static void sign_verify(const struct kat_backend *be, struct kat_file *f, const char *what,
+			uint32_t alg, uint32_t pad, const struct kat_buf *priv,
+			const struct kat_buf *pub)
+{
+	static const uint8_t msg[] = "key format test";
+	uint8_t sig[1024];
+	struct kat_buf sb = {sig, 0};
+	int st, d, vst = -1;
+	void *s = ak_session(be, alg, pad, priv, &st, &d);
+	void *v = ak_session(be, alg, pad, pub, &st, &d);
+
+	if (s && v) {
+		st = kat_op(be, s, VSM_OP_SIGN, 0, NULL, NULL, msg, sizeof(msg), NULL, sig,
+			    sizeof(sig), &sb.n, &d);
+		if (st == VSM_S_OK)
+			vst = kat_op(be, v, VSM_OP_VERIFY, 0, NULL, NULL, msg, sizeof(msg), &sb,
+				     sig, sizeof(sig), &sb.n, &d);
+	}
+	kat_check(f, s && v && st == VSM_S_OK && vst == VSM_S_OK, "%s (%s, %s, sign %s, verify %s)",
+		  what, s ? "priv ok" : "priv refused", v ? "pub ok" : "pub refused",
+		  vsm_status_name(st), vsm_status_name(vst));
+	if (s)
+		be->session_free(be->ctx, s);
+	if (v)
+		be->session_free(be->ctx, v);
+}
+
+static void expect_rejected(const struct kat_backend *be, struct kat_file *f, const char *what,
+			    uint32_t alg, const struct kat_buf *key)
+{
+	int st, d;
+	void *s = ak_session(be, alg, VSM_PAD_PKCS1, key, &st, &d);
+
+	kat_check(f, !s && st == VSM_S_KEY_REJECTED && d == VSM_D_BAD_KEY, "%s: %s/%s", what,
+		  vsm_status_name(st), vsm_detail_name(d));
+	if (s)
+		be->session_free(be->ctx, s);
+}
+
+unsigned vsm_kat_keyformats(const struct kat_backend *be)
+{
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *ec384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *k224 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-224");
+	EVP_PKEY *rsa1k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+	struct kat_buf rsa_p1 = der(rsa, EVP_PKEY_KEYPAIR, "type-specific");
+	struct kat_buf rsa_p1pub = {NULL, 0};
+	struct kat_buf rsa_p8 = der(rsa, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf rsa_spki = der(rsa, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	struct kat_buf ec_sec1 = der(ec, EVP_PKEY_KEYPAIR, "type-specific");
+	struct kat_buf ec_p8 = der(ec, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf ec_spki = der(ec, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	struct kat_buf ec384_p8 = der(ec384, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf ec384_spki = der(ec384, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	struct kat_buf p224 = der(k224, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf r1k = der(rsa1k, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf garbage = kat_hex("3082010a0282010100deadbeef"), trunc, trail;
+	struct kat_file f;
+	uint8_t out[512];
+	size_t n;
+	int st, d;
+	void *s;
+
+	kat_begin(&f, "keyformats");
+	/* i2d_PublicKey writes the PKCS#1 RSAPublicKey structure for RSA. */
+	rsa_p1pub.n = (size_t)i2d_PublicKey(rsa, &rsa_p1pub.p);
+	sign_verify(be, &f, "RSA PKCS#1 RSAPrivateKey signs, PKCS#1 RSAPublicKey verifies",
+		    VSM_ALG_RSA, VSM_PAD_PKCS1, &rsa_p1, &rsa_p1pub);
+	sign_verify(be, &f, "RSA PKCS#8 signs (PSS), SPKI verifies", VSM_ALG_RSA, VSM_PAD_PSS,
+		    &rsa_p8, &rsa_spki);
+	sign_verify(be, &f, "EC SEC1 ECPrivateKey signs, SPKI verifies", VSM_ALG_ECDSA, 0, &ec_sec1,
+		    &ec_spki);
+	sign_verify(be, &f, "EC PKCS#8 signs, SPKI verifies", VSM_ALG_ECDSA, 0, &ec_p8, &ec_spki);
+	sign_verify(be, &f, "P-384 PKCS#8 signs, SPKI verifies", VSM_ALG_ECDSA, 0, &ec384_p8,
+		    &ec384_spki);
+
+	expect_rejected(be, &f, "garbage DER", VSM_ALG_RSA, &garbage);
+	trunc.p = rsa_p8.p;
+	trunc.n = rsa_p8.n - 1;
+	expect_rejected(be, &f, "truncated PKCS#8", VSM_ALG_RSA, &trunc);
+	trail.n = rsa_spki.n + 1;
+	trail.p = malloc(trail.n);
+	memcpy(trail.p, rsa_spki.p, rsa_spki.n);
+	trail.p[rsa_spki.n] = 0;
+	expect_rejected(be, &f, "SPKI with a trailing byte", VSM_ALG_RSA, &trail);
+	expect_rejected(be, &f, "empty key", VSM_ALG_ECDSA, &(struct kat_buf){NULL, 0});
+	expect_rejected(be, &f, "EC key on an RSA session", VSM_ALG_RSA, &ec_p8);
+	expect_rejected(be, &f, "RSA key on an ECDSA session", VSM_ALG_ECDSA, &rsa_p8);
+	expect_rejected(be, &f, "P-256 key on an SM2 session", VSM_ALG_SM2, &ec_p8);
+	expect_rejected(be, &f, "P-224 key on an ECDSA session", VSM_ALG_ECDSA, &p224);
+	expect_rejected(be, &f, "RSA-1024 key", VSM_ALG_RSA, &r1k);
+
+	/* A public key cannot sign or decrypt. */
+	s = ak_session(be, VSM_ALG_RSA, VSM_PAD_PKCS1, &rsa_spki, &st, &d);
+	st = s ? kat_op(be, s, VSM_OP_SIGN, 0, NULL, NULL, out, 32, NULL, out, sizeof(out), &n, &d)
+	       : -1;
+	kat_check(&f, st == VSM_S_KEY_REJECTED, "SIGN with a public key: %s", vsm_status_name(st));
+	if (s)
+		be->session_free(be->ctx, s);
+
+	/* RSA encrypt/decrypt round trips with each padding. */
+	for (uint32_t pad = VSM_PAD_NONE; pad <= VSM_PAD_OAEP; pad++) {
+		void *e, *dd;
+		uint8_t msg[256], back[256];
+		size_t m = 0, len = pad == VSM_PAD_NONE ? 256 : 32;
+
+		if (pad == VSM_PAD_PSS)
+			continue;
+		memset(msg, 0x11, sizeof(msg));
+		msg[0] = 0; /* raw RSA input must be below the modulus */
+		e = ak_session(be, VSM_ALG_RSA, pad, &rsa_spki, &st, &d);
+		dd = ak_session(be, VSM_ALG_RSA, pad, &rsa_p8, &st, &d);
+		st = e ? kat_op(be, e, VSM_OP_ENCRYPT, 0, NULL, NULL, msg, len, NULL, out,
+				sizeof(out), &n, &d)
+		       : -1;
+		if (st == VSM_S_OK && dd)
+			st = kat_op(be, dd, VSM_OP_DECRYPT, 0, NULL, NULL, out, n, NULL, back,
+				    sizeof(back), &m, &d);
+		kat_check(&f, st == VSM_S_OK && m == len && memcmp(back, msg, len) == 0,
+			  "RSA encrypt/decrypt round trip, padding %u", pad);
+		if (e)
+			be->session_free(be->ctx, e);
+		if (dd)
+			be->session_free(be->ctx, dd);
+	}
+
+	EVP_PKEY_free(rsa);
+	EVP_PKEY_free(ec);
+	EVP_PKEY_free(ec384);
+	EVP_PKEY_free(k224);
+	EVP_PKEY_free(rsa1k);
+	OPENSSL_free(rsa_p1.p);
+	OPENSSL_free(rsa_p1pub.p);
+	OPENSSL_free(rsa_p8.p);
+	OPENSSL_free(rsa_spki.p);
+	OPENSSL_free(ec_sec1.p);
+	OPENSSL_free(ec_p8.p);
+	OPENSSL_free(ec_spki.p);
+	OPENSSL_free(ec384_p8.p);
+	OPENSSL_free(ec384_spki.p);
+	OPENSSL_free(p224.p);
+	OPENSSL_free(r1k.p);
+	kat_buf_free(&garbage);
+	kat_buf_free(&trail);
+	return kat_end(&f);
+}
+
+static int run(const struct kat_backend *be, void *s, uint32_t opc, uint32_t flags,
+	       const char *iv_hex, const uint8_t *src, size_t len, size_t cap, size_t *n, int *d)
+{
+	struct kat_buf iv = kat_hex(iv_hex);
+	uint8_t out[256];
+	int st;
+
+	if (!s)
+		return -1;
+	st = kat_op(be, s, opc, flags, &iv, NULL, src, len, NULL, out, cap, n, d);
+	kat_buf_free(&iv);
+	return st;
+}
+
+unsigned vsm_kat_errors(const struct kat_backend *be)
+{
+	static const uint8_t key[32] = {1, 2, 3}, data[64] = {4, 5, 6};
+	struct kat_file f;
+	size_t n;
+	int st, d;
+	void *cbc, *sha, *gcm, *hm, *s;
+
+	kat_begin(&f, "errors");
+	cbc = kat_session(be, VSM_SVC_CIPHER, VSM_ALG_AES_CBC, key, 16, 0, &st, &d);
+	kat_check(&f, cbc != NULL, "AES-CBC session");
+	st = run(be, cbc, VSM_OP_ENCRYPT, 0, "0001020304050607", data, 32, 256, &n, &d);
+	kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH, "8-byte IV: %s/%s",
+		  vsm_status_name(st), vsm_detail_name(d));
+	st = run(be, cbc, VSM_OP_ENCRYPT, 0, "000102030405060708090a0b0c0d0e0f", data, 15, 256, &n,
+		 &d);
+	kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH, "15-byte CBC input");
+	st = run(be, cbc, VSM_OP_ENCRYPT, 0, "000102030405060708090a0b0c0d0e0f", data, 32, 16, &n,
+		 &d);
+	kat_check(&f, st == VSM_S_NOSPC && d == VSM_D_OUTPUT_SPACE && n == 32,
+		  "short output: %s, needed %zu", vsm_status_name(st), n);
+	st = run(be, cbc, VSM_OP_SIGN, 0, "", data, 32, 256, &n, &d);
+	kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_OP, "SIGN on a cipher session");
+	st = run(be, cbc, VSM_OP_ENCRYPT, VSM_OPF_MORE, "000102030405060708090a0b0c0d0e0f", data,
+		 32, 256, &n, &d);
+	kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_OP, "MORE on a cipher session");
+
+	sha = kat_session(be, VSM_SVC_HASH, VSM_ALG_SHA256, NULL, 0, 0, &st, &d);
+	st = run(be, sha, VSM_OP_ENCRYPT, 0, "", data, 3, 256, &n, &d);
+	kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_OP, "ENCRYPT on a hash session");
+	st = run(be, sha, VSM_OP_DIGEST, 0, "", data, 3, 31, &n, &d);
+	kat_check(&f, st == VSM_S_NOSPC && n == 32, "hash into 31 bytes: needed %zu", n);
+
+	gcm = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_GCM, key, 16, 0, &st, &d);
+	{
+		struct kat_buf iv = kat_hex("000102030405060708090a0b");
+		uint8_t ct[64 + 16], pt[64];
+
+		st = kat_op(be, gcm, VSM_OP_ENCRYPT, 0, &iv, NULL, data, 64, NULL, ct, 64, &n, &d);
+		kat_check(&f, st == VSM_S_NOSPC && n == 80, "GCM short output: needed %zu", n);
+		st = kat_op(be, gcm, VSM_OP_ENCRYPT, 0, &iv, NULL, data, 64, NULL, ct, sizeof(ct),
+			    &n, &d);
+		ct[70] ^= 1;
+		memset(pt, 0, sizeof(pt));
+		st = kat_op(be, gcm, VSM_OP_DECRYPT, 0, &iv, NULL, ct, sizeof(ct), NULL, pt,
+			    sizeof(pt), &n, &d);
+		kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_AUTH_FAILED && n == 0,
+			  "GCM wrong tag: %s/%s", vsm_status_name(st), vsm_detail_name(d));
+		kat_check(&f, memcmp(pt, data, 64) != 0, "no plaintext released on a wrong tag");
+		st = kat_op(be, gcm, VSM_OP_DECRYPT, 0, &iv, NULL, ct, 15, NULL, pt, sizeof(pt), &n,
+			    &d);
+		kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH,
+			  "GCM input shorter than the tag");
+		kat_buf_free(&iv);
+	}
+	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_GCM, key, 16, 3, &st, &d);
+	kat_check(&f, !s && st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH, "GCM tag_len 3");
+	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_CCM, key, 16, 5, &st, &d);
+	kat_check(&f, !s && st == VSM_S_BADMSG, "CCM odd tag_len");
+
+	/* CCM: one session, two nonce lengths (the re-key path), both round trip. */
+	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_CCM, key, 16, 8, &st, &d);
+	for (int i = 0; s && i < 3; i++) {
+		struct kat_buf iv =
+			kat_hex(i == 1 ? "0001020304050607080910111213" + 2 : "00010203040506");
+		struct kat_buf pt = {(uint8_t *)data, 40}, ct;
+		uint8_t c[64];
+		char why[128];
+
+		st = kat_op(be, s, VSM_OP_ENCRYPT, 0, &iv, NULL, data, 40, NULL, c, sizeof(c), &n,
+			    &d);
+		ct.p = c;
+		ct.n = n;
+		kat_check(&f,
+			  st == VSM_S_OK && n == 48 &&
+				  kat_sym(be, s, &iv, NULL, &pt, &ct, why, sizeof(why)),
+			  "CCM nonce length %zu round trip", iv.n);
+		kat_buf_free(&iv);
+	}
+	if (s)
+		be->session_free(be->ctx, s);
+
+	hm = kat_session(be, VSM_SVC_MAC, VSM_ALG_HMAC_SHA256, key, 32, 0, &st, &d);
+	{
+		struct kat_buf tag = {(uint8_t *)data, 31};
+		uint8_t o[64];
+
+		st = kat_op(be, hm, VSM_OP_VERIFY, 0, NULL, NULL, data, 10, &tag, o, sizeof(o), &n,
+			    &d);
+		kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_AUTH_FAILED,
+			  "HMAC verify with a 31-byte tag");
+	}
+	s = kat_session(be, VSM_SVC_CIPHER, VSM_ALG_AES_CBC, key, 17, 0, &st, &d);
+	kat_check(&f, !s && st == VSM_S_KEY_REJECTED, "17-byte AES key");
+	s = kat_session(be, VSM_SVC_CIPHER, VSM_ALG_AES_XTS, (const uint8_t[32]){0}, 32, 0, &st,
+			&d);
+	kat_check(&f, !s && st == VSM_S_KEY_REJECTED, "XTS key with equal halves");
+	if (s)
+		be->session_free(be->ctx, s);
+	s = kat_session(be, VSM_SVC_CIPHER, 9, key, 16, 0, &st, &d);
+	kat_check(&f, !s && st == VSM_S_NOTSUPP, "unassigned alg id: %s", vsm_status_name(st));
+	s = kat_session(be, VSM_SVC_HASH, VSM_ALG_AES_CBC, key, 16, 0, &st, &d);
+	kat_check(&f, !s && st == VSM_S_NOTSUPP, "alg under the wrong service");
+
+	if (cbc)
+		be->session_free(be->ctx, cbc);
+	if (sha)
+		be->session_free(be->ctx, sha);
+	if (gcm)
+		be->session_free(be->ctx, gcm);
+	if (hm)
+		be->session_free(be->ctx, hm);
+	return kat_end(&f);
+}
