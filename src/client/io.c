@@ -42,7 +42,14 @@ static void complete(struct vsm_client *c, struct vsm_slot *s, const struct vsm_
 	s->status = h->status;
 	s->detail = h->detail;
 	s->out_len = h->len;
-	if (s->discard) {
+	if (h->status == VSM_S_NOSPC && h->detail == VSM_D_OUTPUT_SPACE) {
+		/* The daemon tells how much room the result needs. */
+		uint32_t need = 0;
+		if (h->len == 4 && vsm_wire_decode_u32(payload, 4, &need) == VSM_S_OK)
+			s->out_len = need;
+		else
+			s->out_len = 0;
+	} else if (s->discard) {
 		/* only the length is wanted */
 	} else if (h->len > s->out_cap) {
 		s->status = VSM_S_NOSPC;

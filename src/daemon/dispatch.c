@@ -166,8 +166,14 @@ static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t
 		*detail = VSM_D_ENGINE;
 		st = VSM_S_ERR;
 	}
-	if (st != VSM_S_OK)
+	if (st == VSM_S_NOSPC && *detail == VSM_D_OUTPUT_SPACE && *out_len <= UINT32_MAX &&
+	    cap >= 4) {
+		/* Tell the client how much room the result needs. */
+		vsm_wire_encode_u32(body, cap, (uint32_t)*out_len);
+		*out_len = 4;
+	} else if (st != VSM_S_OK) {
 		*out_len = 0;
+	}
 	return st;
 }
 
@@ -283,7 +289,8 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 	if (st == VSM_S_BADMSG && detail == VSM_D_PROTOCOL)
 		*close_after = true;
 	if (st != VSM_S_OK) {
-		out_len = 0;
+		if (!(st == VSM_S_NOSPC && detail == VSM_D_OUTPUT_SPACE))
+			out_len = 0;
 		atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
 		log_debug("tenant %s: %s id=%llu -> %s/%s", t->name,
 			  h->op == VSM_MSG_OP ? "op" : "request", (unsigned long long)h->id,

@@ -65,4 +65,16 @@ void vsm_soft_akcipher_fini(void);
 void vsm_soft_akcipher_algs(uint8_t *bitmap);
 int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
 
+/* SM2 on explicit-parameter curves (soft_sm2x.c, libgcrypt). */
+struct vsm_soft_sm2x;
+struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *ec, const uint8_t *id, size_t id_len);
+void vsm_soft_sm2x_free(struct vsm_soft_sm2x *x);
+const uint8_t *vsm_soft_sm2x_z(const struct vsm_soft_sm2x *x);
+int vsm_soft_sm2x_has_private(const struct vsm_soft_sm2x *x);
+/* e is SM3(Z || M). Sign writes a DER signature; both return 1 on success. */
+int vsm_soft_sm2x_sign(const struct vsm_soft_sm2x *x, const uint8_t e[32], uint8_t *out, size_t cap,
+		       size_t *out_len);
+int vsm_soft_sm2x_verify(const struct vsm_soft_sm2x *x, const uint8_t e[32], const uint8_t *sig,
+			 size_t sig_len);
+
 #endif

@@ -10,7 +10,12 @@
  * Sign/verify hash the message with the session hash unless the session is
  * PREHASHED. SM2 in message mode goes through EVP_DigestSign, which computes
  * Z from the user id and the public key as the standard requires; prehashed
- * SM2 signs e = SM3(Z || M) directly.
+ * SM2 signs e = SM3(Z || M) directly. SM2 keys with explicit curve
+ * parameters, which OpenSSL 3.0's SM2 key manager refuses, go to soft_sm2x.c.
+ *
+ * Per-request allocations remain where OpenSSL gives no reusable form:
+ * EVP_DigestSign/VerifyInit (SM2 message mode, Ed25519) and an RSA/SM2
+ * decryption into a buffer smaller than the bound.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +51,7 @@ struct ak_sess {
 	size_t max_out;			/* EVP_PKEY_get_size: signature/ciphertext bound */
 	EVP_PKEY_CTX *ctx[VSM_OP__MAX]; /* per opcode, set up on first use */
 	EVP_MD_CTX *mctx;		/* message hashing, SM2 message mode, Ed25519 */
+	struct vsm_soft_sm2x *x;	/* SM2 on an explicit-parameter curve */
 };
 
 int vsm_soft_akcipher_init(void)
@@ -73,11 +79,16 @@ static void ak_free(struct soft_sess *base)
 		EVP_PKEY_CTX_free(s->ctx[i]);
 	EVP_MD_CTX_free(s->mctx);
 	EVP_PKEY_free(s->pkey); /* private key material is cleared by OpenSSL */
+	vsm_soft_sm2x_free(s->x);
 	OPENSSL_clear_free(s->aux, s->aux_len);
 	free(s);
 }
 
-static EVP_PKEY *decode_der(const uint8_t *der, size_t len)
+/*
+ * The key type is passed as a hint: without it a PKCS#1 RSAPublicKey (a
+ * SEQUENCE of two INTEGERs) is also a valid DH parameter structure.
+ */
+static EVP_PKEY *decode_der(const uint8_t *der, size_t len, const char *keytype)
 {
 	const unsigned char *p = der;
 	size_t left = len;
@@ -86,7 +97,7 @@ static EVP_PKEY *decode_der(const uint8_t *der, size_t len)
 
 	if (len == 0)
 		return NULL;
-	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", NULL, NULL, 0, NULL, NULL);
+	dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, "DER", NULL, keytype, 0, NULL, NULL);
 	if (!dctx)
 		return NULL;
 	if (!OSSL_DECODER_from_data(dctx, &p, &left) || left != 0) {
@@ -95,6 +106,18 @@ static EVP_PKEY *decode_der(const uint8_t *der, size_t len)
 	}
 	OSSL_DECODER_CTX_free(dctx);
 	return pkey;
+}
+
+static const char *key_type_hint(int alg)
+{
+	switch (alg) {
+	case VSM_ALG_RSA:
+		return "RSA";
+	case VSM_ALG_ED25519:
+		return "ED25519";
+	default:
+		return "EC"; /* SM2 keys too: OpenSSL 3.0 decodes most of them as EC */
+	}
 }
 
 static int has_private(EVP_PKEY *pkey)
@@ -465,10 +488,47 @@ static int ak_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *
 	return rc;
 }
 
+/* SM2 on an explicit curve: e is computed here, libgcrypt signs or verifies it. */
+static int sm2x_op(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out, size_t out_cap,
+		   size_t *out_len, int *detail)
+{
+	uint8_t e[32];
+	unsigned int n;
+
+	if (op->op != VSM_OP_SIGN && op->op != VSM_OP_VERIFY)
+		return VSM_S_NOTSUPP;
+	if (op->op == VSM_OP_SIGN && !s->has_priv)
+		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
+	if (s->prehashed) {
+		if (op->src_len != sizeof(e))
+			return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
+		memcpy(e, op->src, sizeof(e));
+	} else if (!EVP_DigestInit_ex2(s->mctx, s->md, NULL) ||
+		   !EVP_DigestUpdate(s->mctx, vsm_soft_sm2x_z(s->x), 32) ||
+		   !EVP_DigestUpdate(s->mctx, op->src, op->src_len) ||
+		   !EVP_DigestFinal_ex(s->mctx, e, &n)) {
+		return vsm_soft_engine_err(detail);
+	}
+	if (op->op == VSM_OP_VERIFY)
+		return vsm_soft_sm2x_verify(s->x, e, op->aux, op->aux_len)
+			       ? VSM_S_OK
+			       : soft_fail(detail, VSM_S_BADMSG, VSM_D_AUTH_FAILED);
+	if (out_cap < s->max_out) {
+		*out_len = s->max_out;
+		return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
+	}
+	if (!vsm_soft_sm2x_sign(s->x, e, out, out_cap, out_len))
+		return soft_fail(detail, VSM_S_ERR, VSM_D_ENGINE);
+	return VSM_S_OK;
+}
+
 static int ak_op(struct soft_sess *base, const struct vsm_wire_op *op, uint8_t *out, size_t out_cap,
 		 size_t *out_len, int *detail)
 {
 	struct ak_sess *s = (struct ak_sess *)base;
+
+	if (s->x && !(op->flags & VSM_OPF_MORE))
+		return sm2x_op(s, op, out, out_cap, out_len, detail);
 
 	if (op->flags & VSM_OPF_MORE || op->op >= VSM_OP__MAX || !op_allowed(s, (int)op->op))
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
@@ -513,6 +573,7 @@ int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **o
 	EVP_PKEY *raw;
 	const void *aux = p->aux;
 	size_t aux_len = p->aux_len;
+	char g[64];
 	int rc;
 
 	if (p->alg != VSM_ALG_RSA && p->alg != VSM_ALG_ECDSA && p->alg != VSM_ALG_SM2 &&
@@ -532,17 +593,6 @@ int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **o
 		ak_free(&s->base);
 		return soft_fail(detail, rc, rc == VSM_S_BADMSG ? VSM_D_BAD_LENGTH : VSM_D_NONE);
 	}
-	raw = decode_der(p->key, p->key_len);
-	s->pkey = raw ? key_for_alg(raw, s->alg) : NULL;
-	EVP_PKEY_free(raw);
-	if (!s->pkey) {
-		ak_free(&s->base);
-		ERR_clear_error();
-		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
-	}
-	s->has_priv = has_private(s->pkey);
-	s->max_out = (size_t)EVP_PKEY_get_size(s->pkey);
-
 	if (s->alg == VSM_ALG_SM2 && aux_len == 0) {
 		aux = sm2_default_id;
 		aux_len = sizeof(sm2_default_id) - 1;
@@ -555,6 +605,29 @@ int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **o
 		}
 		s->aux_len = aux_len;
 	}
+	raw = decode_der(p->key, p->key_len, key_type_hint(s->alg));
+	if (!raw && s->alg == VSM_ALG_SM2)
+		raw = decode_der(p->key, p->key_len, "SM2");
+	s->pkey = raw ? key_for_alg(raw, s->alg) : NULL;
+	if (!s->pkey && raw && s->alg == VSM_ALG_SM2 && EVP_PKEY_is_a(raw, "EC") &&
+	    !group_name(raw, g, sizeof(g))) {
+		/* Explicit curve parameters: OpenSSL 3.0 cannot run SM2 on them. */
+		s->x = vsm_soft_sm2x_new(raw, s->aux, s->aux_len);
+		if (s->x) {
+			s->has_priv = vsm_soft_sm2x_has_private(s->x);
+			s->max_out = (size_t)EVP_PKEY_get_size(raw);
+		}
+	} else if (s->pkey) {
+		s->has_priv = has_private(s->pkey);
+		s->max_out = (size_t)EVP_PKEY_get_size(s->pkey);
+	}
+	EVP_PKEY_free(raw);
+	if (!s->pkey && !s->x) {
+		ak_free(&s->base);
+		ERR_clear_error();
+		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
+	}
+
 	s->mctx = EVP_MD_CTX_new();
 	if (!s->mctx || s->max_out == 0) {
 		ak_free(&s->base);

@@ -349,6 +349,12 @@ void vh_stop(struct vh_daemon *d)
 {
 	VH_CHECK(d->pid > 0, "vsmd is not running");
 	VH_CHECK(kill(d->pid, SIGTERM) == 0, "kill: %s", strerror(errno));
+	vh_wait_stopped(d);
+}
+
+void vh_wait_stopped(struct vh_daemon *d)
+{
+	VH_CHECK(d->pid > 0, "vsmd is not running");
 	uint64_t deadline = vh_now_ms() + STOP_TIMEOUT_MS;
 	int ws = 0;
 	for (;;) {

@@ -49,6 +49,8 @@ void vh_restart(struct vh_daemon *d);
  * sanitizer reports. The directory stays (vh_cleanup removes it).
  */
 void vh_stop(struct vh_daemon *d);
+/* The same checks, for a vsmd the test signalled itself (kill(d->pid, SIGTERM)). */
+void vh_wait_stopped(struct vh_daemon *d);
 /* Stop if running, then remove the directory. */
 void vh_cleanup(struct vh_daemon *d);
 /* Does the current log contain s? */

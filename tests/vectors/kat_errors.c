@@ -270,7 +270,7 @@ unsigned vsm_kat_errors(const struct kat_backend *be)
 	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_CCM, key, 16, 8, &st, &d);
 	for (int i = 0; s && i < 3; i++) {
 		struct kat_buf iv =
-			kat_hex(i == 1 ? "0001020304050607080910111213" + 2 : "00010203040506");
+			kat_hex(i == 1 ? "0102030405060708090a0b0c0d" : "00010203040506");
 		struct kat_buf pt = {(uint8_t *)data, 40}, ct;
 		uint8_t c[64];
 		char why[128];

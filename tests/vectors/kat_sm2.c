@@ -25,6 +25,7 @@ static const char *const ex_gy = "0680512BCBB42C07D47349D2153B70C4E5D7FDFCBFA36E
 static const char *const ex_n = "8542D69E4C044F18E8B92435BF6FF7DD297720630485628D5AE74EE7C32E79B7";
 static const char *const ex_xa = "0AE4C7798AA0F119471BEE11825BE46202BB79E2A5844495E97C04FF4DF2548A";
 static const char *const ex_ya = "7C0240F88F1CD4E16352A73C17B7F16F07353E53A176D684A9FE0C6BB798E857";
+static const char *const ex_d = "128B2FA8BD433C6C068C8D803DFF79792A519A55171B1B650C23661D15897263";
 static const char *const ex_r = "40F1EC59F793D9F49E09DCEF49130D4194F79FB1EED2CAA55BACDB49C4E755D1";
 static const char *const ex_s = "6FC6DAC32C5D5CF10C77DFB20F7C2EB667A457872FB09EC56327A67EC7DEEBE7";
 static const char *const ex_za = "F4A38489E32B45B6F876E3AC2168CA392362DC8F23459C1D1146FC3DBFB7BC9A";
@@ -93,13 +94,17 @@ static BIGNUM *bn(const char *hex)
 	return b;
 }
 
-/* The example public key as SubjectPublicKeyInfo with explicit curve parameters. */
-static struct kat_buf example_spki(void)
+/*
+ * The example key with explicit curve parameters: SubjectPublicKeyInfo, or
+ * with_priv PKCS#8 PrivateKeyInfo.
+ */
+static struct kat_buf example_key(int with_priv)
 {
 	char gen[2 + 4 * 64 + 1], pub[2 + 4 * 64 + 1];
 	struct kat_buf g, q, der = {NULL, 0};
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	BIGNUM *p = bn(ex_p), *a = bn(ex_a), *b = bn(ex_b), *n = bn(ex_n), *h = bn("1");
+	BIGNUM *p = bn(ex_p), *a = bn(ex_a), *b = bn(ex_b), *n = bn(ex_n), *h = bn("1"),
+	       *d = bn(ex_d);
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	EVP_PKEY *pk = NULL;
 	OSSL_PARAM *params;
@@ -117,10 +122,14 @@ static struct kat_buf example_spki(void)
 	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_EC_COFACTOR, h);
 	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_EC_GENERATOR, g.p, g.n);
 	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, q.p, q.n);
+	if (with_priv)
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
 	params = OSSL_PARAM_BLD_to_param(bld);
 	if (params && c && EVP_PKEY_fromdata_init(c) > 0 &&
-	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_PUBLIC_KEY, params) > 0)
-		der = to_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	    EVP_PKEY_fromdata(c, &pk, with_priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) >
+		    0)
+		der = with_priv ? to_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo")
+				: to_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
 	EVP_PKEY_free(pk);
 	EVP_PKEY_CTX_free(c);
 	OSSL_PARAM_free(params);
@@ -130,6 +139,7 @@ static struct kat_buf example_spki(void)
 	BN_free(b);
 	BN_free(n);
 	BN_free(h);
+	BN_clear_free(d);
 	kat_buf_free(&g);
 	kat_buf_free(&q);
 	return der;
@@ -168,7 +178,8 @@ static int verify(const struct kat_backend *be, void *s, const void *m, size_t l
 static void gbt_example(const struct kat_backend *be, struct kat_file *f)
 {
 	const char *id = "ALICE123@YAHOO.COM", *msg = "message digest";
-	struct kat_buf spki = example_spki(), za = kat_hex(ex_za), e_std = kat_hex(ex_e);
+	struct kat_buf spki = example_key(0), pkcs8 = example_key(1), za = kat_hex(ex_za),
+		       e_std = kat_hex(ex_e);
 	struct kat_buf sig, xy, ebuf;
 	char sighex[8 + 64 + 4 + 64 + 1], xyhex[129];
 	uint8_t z[32], e[32];
@@ -216,7 +227,27 @@ static void gbt_example(const struct kat_backend *be, struct kat_file *f)
 	(void)ebuf;
 	if (sp)
 		be->session_free(be->ctx, sp);
-	kat_buf_free(&spki);
+
+	/* Sign on the example curve with its private key (random k), verify with the public key. */
+	s = sm2_session(be, &pkcs8, id, 0, &st, &d);
+	sp = sm2_session(be, &spki, id, 0, &st, &d);
+	kat_check(f, s && sp, "explicit-parameter PKCS#8 private key accepted");
+	if (s && sp) {
+		uint8_t sb[160];
+		struct kat_buf mine = {sb, 0};
+
+		st = kat_op(be, s, VSM_OP_SIGN, 0, NULL, NULL, (const uint8_t *)msg, strlen(msg),
+			    NULL, sb, sizeof(sb), &mine.n, &d);
+		kat_check(f,
+			  st == VSM_S_OK && verify(be, sp, msg, strlen(msg), &mine, &d) == VSM_S_OK,
+			  "sign on the example curve verifies");
+	}
+	if (s)
+		be->session_free(be->ctx, s);
+	if (sp)
+		be->session_free(be->ctx, sp);
+	OPENSSL_free(pkcs8.p);
+	OPENSSL_free(spki.p);
 	kat_buf_free(&za);
 	kat_buf_free(&e_std);
 	kat_buf_free(&sig);
