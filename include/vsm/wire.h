@@ -213,7 +213,7 @@ struct vsm_wire_session {
 	uint32_t padding;  /* enum vsm_padding (AKCIPHER) */
 	uint32_t hash;	   /* hash alg for AKCIPHER/OAEP/PSS; 0 = default */
 	uint32_t mgf_hash; /* OAEP/PSS MGF1 hash; 0 = same as hash */
-	uint32_t tag_len;  /* AEAD tag length; 0 = algorithm default */
+	uint32_t tag_len;  /* AEAD tag, or MAC truncation; 0 = default */
 	int32_t salt_len;  /* PSS salt length; -1 = digest length */
 	const uint8_t *key;
 	uint32_t key_len;
