@@ -2,6 +2,7 @@
 #include "daemon/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <ini.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,36 @@ static int parse_list(const char *v, uint32_t *out, unsigned *n, uint32_t max)
 	return 0;
 }
 
-enum { LIM_SESSIONS = 1, LIM_INFLIGHT = 2, LIM_MSG = 4, LIM_CONNS = 8 };
+enum {
+	LIM_SESSIONS = 1,
+	LIM_INFLIGHT = 2,
+	LIM_MSG = 4,
+	LIM_CONNS = 8,
+	LIM_OPS = 16,
+	LIM_OPS_BURST = 32,
+	LIM_BPS = 64,
+	LIM_BPS_BURST = 128,
+};
+
+static int parse_u64(const char *v, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	/* Accept k/M/G suffixes (powers of 1000 for rates, as QEMU's throttle does). */
+	uint64_t mul = 1;
+	if (*end == 'k' || *end == 'K')
+		mul = 1000, end++;
+	else if (*end == 'M')
+		mul = 1000000, end++;
+	else if (*end == 'G')
+		mul = 1000000000, end++;
+	if (errno || end == v || *end || v[0] == '-' || x > UINT64_MAX / mul ||
+	    x * mul > (1ull << 50))
+		return -1;
+	*out = x * mul;
+	return 0;
+}
 
 /* Returns 1 if the key was a limit (parsed into l), 0 if not a limit, -1 on bad value. */
 static int parse_limit(const char *name, const char *v, struct vsm_limits *l, unsigned *set)
@@ -103,6 +133,23 @@ static int parse_limit(const char *name, const char *v, struct vsm_limits *l, un
 		*set |= LIM_CONNS;
 		return parse_u32(v, 1, 65536, &l->max_conns, 10) ? -1 : 1;
 	}
+	static const struct {
+		const char *name;
+		unsigned bit;
+		size_t off;
+	} q[] = {
+		{"throttle_ops", LIM_OPS, offsetof(struct vsm_limits, throttle_ops)},
+		{"throttle_ops_burst", LIM_OPS_BURST,
+		 offsetof(struct vsm_limits, throttle_ops_burst)},
+		{"throttle_bps", LIM_BPS, offsetof(struct vsm_limits, throttle_bps)},
+		{"throttle_bps_burst", LIM_BPS_BURST,
+		 offsetof(struct vsm_limits, throttle_bps_burst)},
+	};
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		if (!strcmp(name, q[i].name)) {
+			*set |= q[i].bit;
+			return parse_u64(v, (uint64_t *)((char *)l + q[i].off)) ? -1 : 1;
+		}
 	return 0;
 }
 
@@ -261,6 +308,14 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 			t->limits.max_msg = c->limits.max_msg;
 		if (!(t->limits_set & LIM_CONNS))
 			t->limits.max_conns = c->limits.max_conns;
+		if (!(t->limits_set & LIM_OPS))
+			t->limits.throttle_ops = c->limits.throttle_ops;
+		if (!(t->limits_set & LIM_OPS_BURST))
+			t->limits.throttle_ops_burst = c->limits.throttle_ops_burst;
+		if (!(t->limits_set & LIM_BPS))
+			t->limits.throttle_bps = c->limits.throttle_bps;
+		if (!(t->limits_set & LIM_BPS_BURST))
+			t->limits.throttle_bps_burst = c->limits.throttle_bps_burst;
 		/* A uid or CID in two tenants would make identity ambiguous. */
 		for (unsigned j = 0; j < i; j++) {
 			for (unsigned a = 0; a < t->n_uids; a++)
@@ -295,6 +350,11 @@ static void print_limits(FILE *f, const struct vsm_limits *l)
 {
 	fprintf(f, "max_sessions = %u\nmax_inflight = %u\nmax_msg = %u\nmax_conns = %u\n",
 		l->max_sessions, l->max_inflight, l->max_msg, l->max_conns);
+	fprintf(f,
+		"throttle_ops = %llu\nthrottle_ops_burst = %llu\nthrottle_bps = %llu\n"
+		"throttle_bps_burst = %llu\n",
+		(unsigned long long)l->throttle_ops, (unsigned long long)l->throttle_ops_burst,
+		(unsigned long long)l->throttle_bps, (unsigned long long)l->throttle_bps_burst);
 }
 
 void vsm_config_print(const struct vsm_config *c, FILE *f)

@@ -19,6 +19,11 @@ struct vsm_limits {
 	uint32_t max_inflight;
 	uint32_t max_msg;
 	uint32_t max_conns;
+	/* QoS (src/daemon/qos.h); 0 = unlimited, burst 0 = a tenth of the rate */
+	uint64_t throttle_ops;
+	uint64_t throttle_ops_burst;
+	uint64_t throttle_bps;
+	uint64_t throttle_bps_burst;
 };
 
 struct vsm_tenant_conf {

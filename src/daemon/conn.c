@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/qos.h"
 
 #define RX_INITIAL (64u * 1024u)
 #define TX_INITIAL (64u * 1024u)
@@ -30,6 +31,7 @@ struct vsm_conn *vsm_conn_new(int fd, struct vsm_tenant *t, const char *peer)
 	c->tx_cap = TX_INITIAL;
 	c->fd = fd;
 	c->t = t;
+	c->kick_gen = atomic_load(&t->kick_gen);
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	return c;
 }
@@ -102,6 +104,41 @@ static void queued(struct vsm_conn *c, size_t n)
 	atomic_fetch_add_explicit(&c->t->inflight, 1, memory_order_relaxed);
 }
 
+static void record_invalid(struct vsm_tenant *t, int status)
+{
+	struct vsm_req_info ri = {VSM_STAT_SVC_NONE, VSM_K_INVALID, status, 0, 0};
+	vsm_stats_record(t->stats, &ri, 0, 0);
+}
+
+/*
+ * QoS for the frame at the head of rx. Returns true if it must wait (until
+ * c->wake_at). A reservation made under older limits is made again.
+ */
+static bool qos_gate(struct vsm_conn *c, uint32_t len, uint64_t now, uint64_t *waited)
+{
+	struct vsm_qos *q = &c->t->qos;
+	if (!vsm_qos_limited(q)) {
+		/* Limits were lifted while it waited. */
+		*waited = c->qos_at ? now - c->qos_since : 0;
+		c->qos_at = 0;
+		return false;
+	}
+	unsigned gen = atomic_load_explicit(&q->gen, memory_order_relaxed);
+	if (!c->qos_at || c->qos_gen != gen) {
+		if (!c->qos_at)
+			c->qos_since = now;
+		c->qos_at = vsm_qos_reserve(q, len, now);
+		c->qos_gen = gen;
+	}
+	if (now < c->qos_at) {
+		c->wake_at = c->qos_at;
+		return true;
+	}
+	*waited = now - c->qos_since;
+	c->qos_at = 0;
+	return false;
+}
+
 enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 {
 	struct vsm_tenant *t = c->t;
@@ -151,6 +188,7 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 			/* h is filled even when rejected: echo the id to help debugging. */
 			queued(c, vsm_dispatch_error(out, cap, h.op, h.id, VSM_S_BADMSG,
 						     VSM_D_PROTOCOL));
+			record_invalid(t, VSM_S_BADMSG);
 			log_warn("tenant %s (%s): malformed frame header, closing", t->name,
 				 c->peer);
 			c->closing = true;
@@ -161,6 +199,8 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 			queued(c, vsm_dispatch_error(out, cap, h.op, h.id, VSM_S_NOSPC,
 						     VSM_D_TOO_BIG));
 			atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&t->ops, 1, memory_order_relaxed);
+			record_invalid(t, VSM_S_NOSPC);
 			log_debug("tenant %s: frame of %u bytes over max_msg %u, discarded",
 				  t->name, h.len, t->limits.max_msg);
 			off += VSM_WIRE_HDR_LEN;
@@ -170,6 +210,14 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		}
 		if (avail - VSM_WIRE_HDR_LEN < h.len)
 			break; /* rest of the frame not here yet */
+		uint64_t now = 0, qos_wait = 0;
+		if (vsm_dispatch_metered(h.op) && (c->qos_at || vsm_qos_limited(&t->qos))) {
+			now = vsm_mono_ns();
+			if (qos_gate(c, h.len, now, &qos_wait)) {
+				st = VSM_CONN_QOS;
+				break;
+			}
+		}
 		size_t need = vsm_dispatch_out_need(t, &h, p + VSM_WIRE_HDR_LEN);
 		if (grow(&c->tx, &c->tx_cap, c->tx_len + need) < 0) {
 			st = VSM_CONN_NOMEM;
@@ -178,8 +226,12 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		out = c->tx + c->tx_len;
 		cap = c->tx_cap - c->tx_len;
 		bool close_after = false;
-		size_t n =
-			vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap, &close_after);
+		struct vsm_req_info ri;
+		if (!now)
+			now = vsm_mono_ns();
+		size_t n = vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap, &close_after,
+					&ri);
+		vsm_stats_record(t->stats, &ri, vsm_mono_ns() - now, qos_wait);
 		off += VSM_WIRE_HDR_LEN + h.len;
 		budget--;
 		if (n)

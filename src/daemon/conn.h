@@ -32,8 +32,15 @@ struct vsm_conn {
 	bool readable, writable; /* edge-triggered readiness we have not used up */
 	bool eof;		 /* peer shut down its sending side */
 	bool closing;		 /* protocol break: send what is queued, then close */
-	bool blocked;		 /* waiting for the tenant's in-flight count to drop */
-	bool active;		 /* on the worker's active list */
+	bool blocked;		 /* held back by in-flight limit or QoS until wake_at */
+	uint64_t wake_at;	 /* monotonic ns */
+	uint64_t qos_at;	 /* head frame's QoS reservation: may run then; 0 = none */
+	uint64_t qos_since;	 /* when the head frame started waiting for QoS */
+	unsigned qos_gen;
+	unsigned kick_gen;
+		/* tenant kick_gen at accept; a change closes us */ /* QoS generation the
+								       reservation was made under */
+	bool active; /* on the worker's active list */
 	struct vsm_conn *next_active;
 	struct vsm_conn *prev, *next; /* all connections of the worker */
 };
@@ -44,6 +51,7 @@ enum vsm_conn_state {
 	VSM_CONN_BUDGET,   /* used its turn; more frames are ready */
 	VSM_CONN_TX_FULL,  /* send buffer high: wait until it drains */
 	VSM_CONN_INFLIGHT, /* tenant at max_inflight: retry shortly */
+	VSM_CONN_QOS,	   /* head frame waits for its QoS time (c->wake_at) */
 	VSM_CONN_CLOSE,	   /* protocol break: flush and close */
 	VSM_CONN_NOMEM,	   /* could not grow a buffer: close */
 };

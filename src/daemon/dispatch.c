@@ -102,13 +102,14 @@ static int do_hello(struct vsm_tenant *t, struct vsm_proto *ps, const uint8_t *p
 }
 
 static int do_session_create(struct vsm_tenant *t, const uint8_t *p, uint32_t len, uint8_t *body,
-			     size_t cap, size_t *out_len, int *detail)
+			     size_t cap, size_t *out_len, int *detail, int *svc)
 {
 	struct vsm_wire_session m;
 	if (vsm_wire_decode_session(p, len, &m) != VSM_S_OK) {
 		*detail = VSM_D_PROTOCOL;
 		return VSM_S_BADMSG;
 	}
+	*svc = (int)m.service;
 	if (vsm_alg_service((int)m.alg) != (int)m.service) {
 		*detail = VSM_D_BAD_OP;
 		return VSM_S_BADMSG;
@@ -141,13 +142,15 @@ static int do_session_destroy(struct vsm_tenant *t, const uint8_t *p, uint32_t l
 }
 
 static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t *p, uint32_t len,
-		 uint8_t *body, size_t cap, size_t *out_len, int *detail)
+		 uint8_t *body, size_t cap, size_t *out_len, int *detail, struct vsm_req_info *ri)
 {
 	struct vsm_wire_op m;
 	if (vsm_wire_decode_op(p, len, &m) != VSM_S_OK) {
 		*detail = VSM_D_PROTOCOL;
 		return VSM_S_BADMSG;
 	}
+	ri->kind = (int)m.op - VSM_OP_ENCRYPT + VSM_K_ENCRYPT;
+	ri->bytes_in = (uint64_t)m.src_len + m.aad_len;
 	if ((m.flags & VSM_OPF_MORE) && !(ps->features & VSM_FEAT_MULTIPART)) {
 		*detail = VSM_D_BAD_OP; /* multi-part was not negotiated */
 		return VSM_S_BADMSG;
@@ -155,6 +158,7 @@ static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t
 	struct vsm_session *s = vsm_session_get(t, m.session);
 	if (!s)
 		return VSM_S_INVSESS;
+	ri->svc = (int)s->service;
 	/* The client says how much it can take; we never write more than that. */
 	size_t room = m.dst_len < cap ? m.dst_len : cap;
 	pthread_mutex_lock(&s->lock);
@@ -224,9 +228,23 @@ static int do_status(struct vsm_tenant *t, uint32_t len, uint8_t *body, size_t c
 	return VSM_S_OK;
 }
 
+static const uint8_t msg_kind[VSM_MSG__MAX] = {
+	[VSM_MSG_HELLO] = VSM_K_HELLO,
+	[VSM_MSG_SESSION_CREATE] = VSM_K_SESSION_CREATE,
+	[VSM_MSG_SESSION_DESTROY] = VSM_K_SESSION_DESTROY,
+	[VSM_MSG_OP] = VSM_K_INVALID, /* set from the decoded opcode */
+	[VSM_MSG_RANDOM] = VSM_K_RANDOM,
+	[VSM_MSG_STATUS] = VSM_K_STATUS,
+	[VSM_MSG_NOP] = VSM_K_NOP,
+};
+
 size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm_wire_hdr *h,
-		    const uint8_t *payload, uint8_t *out, size_t cap, bool *close_after)
+		    const uint8_t *payload, uint8_t *out, size_t cap, bool *close_after,
+		    struct vsm_req_info *ri)
 {
+	ri->svc = VSM_STAT_SVC_NONE;
+	ri->kind = h->op > 0 && h->op < VSM_MSG__MAX ? msg_kind[h->op] : VSM_K_INVALID;
+	ri->bytes_in = h->op == VSM_MSG_NOP ? h->len : 0;
 	if (cap < VSM_WIRE_HDR_LEN)
 		return 0;
 	uint8_t *body = out + VSM_WIRE_HDR_LEN;
@@ -253,13 +271,14 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 				      close_after);
 			break;
 		case VSM_MSG_SESSION_CREATE:
-			st = do_session_create(t, payload, h->len, body, room, &out_len, &detail);
+			st = do_session_create(t, payload, h->len, body, room, &out_len, &detail,
+					       &ri->svc);
 			break;
 		case VSM_MSG_SESSION_DESTROY:
 			st = do_session_destroy(t, payload, h->len, &detail);
 			break;
 		case VSM_MSG_OP:
-			st = do_op(t, ps, payload, h->len, body, room, &out_len, &detail);
+			st = do_op(t, ps, payload, h->len, body, room, &out_len, &detail, ri);
 			break;
 		case VSM_MSG_RANDOM:
 			st = do_random(payload, h->len, body, room, &out_len, &detail);
@@ -297,5 +316,7 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 			  vsm_status_name(st), vsm_detail_name(detail));
 	}
 	atomic_fetch_add_explicit(&t->ops, 1, memory_order_relaxed);
+	ri->status = st;
+	ri->bytes_out = out_len;
 	return frame(out, cap, h->op, h->id, st, detail, out_len);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <vsm/wire.h>
 
+#include "daemon/stats.h"
 #include "daemon/tenant.h"
 
 struct vsm_proto {
@@ -38,7 +39,14 @@ size_t vsm_dispatch_out_need(const struct vsm_tenant *t, const struct vsm_wire_h
  * response is sent (protocol violations).
  */
 size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm_wire_hdr *h,
-		    const uint8_t *payload, uint8_t *out, size_t cap, bool *close_after);
+		    const uint8_t *payload, uint8_t *out, size_t cap, bool *close_after,
+		    struct vsm_req_info *ri);
+
+/* Requests QoS charges: the data path, not the control messages. */
+static inline bool vsm_dispatch_metered(uint16_t op)
+{
+	return op == VSM_MSG_OP || op == VSM_MSG_NOP || op == VSM_MSG_RANDOM;
+}
 
 /* A response frame with no payload (errors the caller detects itself). */
 size_t vsm_dispatch_error(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int status,

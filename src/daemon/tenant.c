@@ -33,13 +33,16 @@ static struct vsm_tenant *tenant_new(const char *name, const struct vsm_limits *
 	if (n_tenants >= MAX_TENANTS)
 		return NULL;
 	struct vsm_tenant *t = calloc(1, sizeof(*t));
+	struct vsm_stats *st = calloc(1, sizeof(*st));
 	struct vsm_tenant **nt = realloc(tenants, (n_tenants + 1) * sizeof(*nt));
-	if (!t || !nt) {
+	if (!t || !st || !nt) {
 		free(t);
+		free(st);
 		if (nt)
 			tenants = nt;
 		return NULL;
 	}
+	t->stats = st;
 	tenants = nt;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->limits = *l;
@@ -55,6 +58,9 @@ static struct vsm_tenant *tenant_new(const char *name, const struct vsm_limits *
 #endif
 	pthread_mutex_init(&t->lock, NULL);
 	t->free_head = UINT32_MAX;
+	struct vsm_qos_conf qc = {l->throttle_ops, l->throttle_ops_burst, l->throttle_bps,
+				  l->throttle_bps_burst};
+	vsm_qos_init(&t->qos, &qc);
 	tenants[n_tenants++] = t;
 	log_info("tenant %s: created (max_sessions=%u max_inflight=%u max_msg=%u max_conns=%u)",
 		 t->name, l->max_sessions, l->max_inflight, l->max_msg, l->max_conns);
@@ -91,6 +97,8 @@ void vsm_tenants_fini(void)
 		vsm_session_remove_all(t, false);
 		free(t->slots);
 		pthread_mutex_destroy(&t->lock);
+		vsm_qos_destroy(&t->qos);
+		free(t->stats);
 		free(t);
 	}
 	free(tenants);

@@ -14,6 +14,8 @@
 #include <sys/types.h>
 
 #include "daemon/config.h"
+#include "daemon/qos.h"
+#include "daemon/stats.h"
 #include "engine/engine.h"
 
 struct vsm_session {
@@ -46,6 +48,10 @@ struct vsm_tenant {
 	atomic_uint inflight;
 	atomic_ullong ops;
 	atomic_ullong errors;
+
+	atomic_uint kick_gen; /* bumped to disconnect all current connections */
+	struct vsm_qos qos;
+	struct vsm_stats *stats;
 };
 
 int vsm_tenants_init(const struct vsm_config *c);

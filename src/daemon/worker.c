@@ -17,7 +17,12 @@
 #define TURN_BUDGET 32
 #define MAX_EVENTS  64
 /* How often a connection held back by its tenant's in-flight limit retries. */
-#define INFLIGHT_RETRY_MS 2
+#define INFLIGHT_RETRY_NS 2000000ull
+/*
+ * Longest sleep while a connection waits for QoS: a live limit change is
+ * picked up within this (the control socket promises 100 ms).
+ */
+#define QOS_RECHECK_MS 50
 
 struct vsm_worker {
 	unsigned id;
@@ -26,6 +31,8 @@ struct vsm_worker {
 	int wakefd;
 	atomic_uint nconns;
 	atomic_bool draining;
+	atomic_bool kick; /* some tenant was disconnected: close its connections */
+	atomic_ullong busy_ns;
 	unsigned drain_timeout_ms;
 
 	pthread_mutex_t inbox_lock; /* the only cross-thread hand-off: new connections */
@@ -154,7 +161,9 @@ static bool service(struct vsm_worker *w, struct vsm_conn *c, bool *closed)
 		*closed = true;
 		return false;
 	}
-	bool blocked = st == VSM_CONN_INFLIGHT;
+	bool blocked = st == VSM_CONN_INFLIGHT || st == VSM_CONN_QOS;
+	if (st == VSM_CONN_INFLIGHT)
+		c->wake_at = vsm_mono_ns() + INFLIGHT_RETRY_NS;
 	if (blocked != c->blocked)
 		w->blocked += blocked ? 1u : -1u;
 	c->blocked = blocked;
@@ -208,11 +217,54 @@ static void run_active(struct vsm_worker *w)
 	}
 }
 
+/* Wake the held-back connections whose time has come or whose tenant's QoS changed. */
 static void retry_blocked(struct vsm_worker *w)
 {
-	for (struct vsm_conn *c = w->conns; c; c = c->next)
-		if (c->blocked)
+	uint64_t now = vsm_mono_ns();
+	for (struct vsm_conn *c = w->conns; c; c = c->next) {
+		if (!c->blocked)
+			continue;
+		bool changed =
+			c->qos_at &&
+			c->qos_gen != atomic_load_explicit(&c->t->qos.gen, memory_order_relaxed);
+		if (c->wake_at <= now || changed)
 			activate(w, c);
+	}
+}
+
+/* Milliseconds until the earliest held-back connection is due. */
+static int blocked_timeout(struct vsm_worker *w)
+{
+	uint64_t now = vsm_mono_ns(), next = UINT64_MAX;
+	for (struct vsm_conn *c = w->conns; c; c = c->next)
+		if (c->blocked && c->wake_at < next)
+			next = c->wake_at;
+	if (next <= now)
+		return 0;
+	uint64_t ms = (next - now + 999999) / 1000000;
+	return ms < QOS_RECHECK_MS ? (int)ms : QOS_RECHECK_MS;
+}
+
+static void close_kicked(struct vsm_worker *w)
+{
+	for (struct vsm_conn *c = w->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->kick_gen != atomic_load(&c->t->kick_gen)) {
+			if (c->active) {
+				/* Unlink from the active list before freeing. */
+				struct vsm_conn **pp = &w->active_head, *prev = NULL;
+				while (*pp && *pp != c)
+					prev = *pp, pp = &(*pp)->next_active;
+				if (*pp)
+					*pp = c->next_active;
+				if (w->active_tail == c)
+					w->active_tail = prev;
+			}
+			log_info("tenant %s (%s): disconnected by the administrator", c->t->name,
+				 c->peer);
+			conn_close(w, c, "disconnected by the administrator");
+		}
+	}
 }
 
 /*
@@ -259,7 +311,7 @@ static void *worker_main(void *arg)
 		if (w->active_head)
 			timeout = 0;
 		else if (w->blocked)
-			timeout = INFLIGHT_RETRY_MS;
+			timeout = blocked_timeout(w);
 		int n = epoll_wait(w->epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR) {
 			log_err("worker %u: epoll_wait: %s", w->id, strerror(errno));
@@ -281,10 +333,14 @@ static void *worker_main(void *arg)
 		}
 		if (atomic_load(&w->draining))
 			break;
+		uint64_t t0 = vsm_mono_ns();
 		take_inbox(w);
+		if (atomic_exchange(&w->kick, false))
+			close_kicked(w);
 		if (w->blocked)
 			retry_blocked(w);
 		run_active(w);
+		atomic_fetch_add_explicit(&w->busy_ns, vsm_mono_ns() - t0, memory_order_relaxed);
 	}
 	drain(w);
 	return NULL;
@@ -353,4 +409,21 @@ void vsm_workers_drain(unsigned timeout_ms)
 	free(workers);
 	workers = NULL;
 	n_workers = 0;
+}
+
+void vsm_workers_kick(void)
+{
+	for (unsigned i = 0; i < n_workers; i++) {
+		atomic_store(&workers[i].kick, true);
+		wake(&workers[i]);
+	}
+}
+
+int vsm_workers_stat(unsigned i, uint64_t *busy_ns, unsigned *conns)
+{
+	if (i >= n_workers)
+		return -1;
+	*busy_ns = atomic_load_explicit(&workers[i].busy_ns, memory_order_relaxed);
+	*conns = atomic_load_explicit(&workers[i].nconns, memory_order_relaxed);
+	return 0;
 }

@@ -19,5 +19,9 @@ int vsm_workers_adopt(struct vsm_conn *c);
  */
 void vsm_workers_drain(unsigned timeout_ms);
 unsigned vsm_workers_count(void);
+/* Close every connection whose tenant's kick_gen moved (disconnect-tenant). */
+void vsm_workers_kick(void);
+/* Time worker i spent working (not waiting), and its connection count. */
+int vsm_workers_stat(unsigned i, uint64_t *busy_ns, unsigned *conns);
 
 #endif
