@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <unistd.h>
 
+#include "daemon/admin.h"
 #include "daemon/log.h"
 #include "daemon/qos.h"
 
@@ -106,7 +107,7 @@ static void queued(struct vsm_conn *c, size_t n)
 
 static void record_invalid(struct vsm_tenant *t, int status)
 {
-	struct vsm_req_info ri = {VSM_STAT_SVC_NONE, VSM_K_INVALID, status, 0, 0};
+	struct vsm_req_info ri = {VSM_STAT_SVC_NONE, VSM_K_INVALID, status, 0, 0, NULL};
 	vsm_stats_record(t->stats, &ri, 0, 0);
 }
 
@@ -231,7 +232,10 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 			now = vsm_mono_ns();
 		size_t n = vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap, &close_after,
 					&ri);
-		vsm_stats_record(t->stats, &ri, vsm_mono_ns() - now, qos_wait);
+		uint64_t took = vsm_mono_ns() - now;
+		vsm_stats_record(t->stats, &ri, took, qos_wait);
+		if (ri.engine)
+			vsm_engine_use_add(ri.engine, took);
 		off += VSM_WIRE_HDR_LEN + h.len;
 		budget--;
 		if (n)

@@ -38,9 +38,9 @@ struct vsm_conn {
 	uint64_t qos_since;	 /* when the head frame started waiting for QoS */
 	unsigned qos_gen;
 	unsigned kick_gen;
-		/* tenant kick_gen at accept; a change closes us */ /* QoS generation the
-								       reservation was made under */
-	bool active; /* on the worker's active list */
+	/* tenant kick_gen at accept; a change closes us */ /* QoS generation the
+							       reservation was made under */
+	bool active;					    /* on the worker's active list */
 	struct vsm_conn *next_active;
 	struct vsm_conn *prev, *next; /* all connections of the worker */
 };

@@ -159,6 +159,7 @@ static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t
 	if (!s)
 		return VSM_S_INVSESS;
 	ri->svc = (int)s->service;
+	ri->engine = s->eng->name;
 	/* The client says how much it can take; we never write more than that. */
 	size_t room = m.dst_len < cap ? m.dst_len : cap;
 	pthread_mutex_lock(&s->lock);
@@ -243,6 +244,7 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 		    struct vsm_req_info *ri)
 {
 	ri->svc = VSM_STAT_SVC_NONE;
+	ri->engine = NULL;
 	ri->kind = h->op > 0 && h->op < VSM_MSG__MAX ? msg_kind[h->op] : VSM_K_INVALID;
 	ri->bytes_in = h->op == VSM_MSG_NOP ? h->len : 0;
 	if (cap < VSM_WIRE_HDR_LEN)

@@ -12,6 +12,7 @@
 
 #include <vsm/vsm.h>
 
+#include "daemon/admin.h"
 #include "daemon/config.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
@@ -193,6 +194,7 @@ int main(int argc, char **argv)
 		log_err("crypto engine initialisation failed");
 		return 1;
 	}
+	vsm_admin_init(config_path, &conf);
 	if (vsm_tenants_init(&conf) < 0) {
 		log_err("cannot create the configured tenants");
 		return 1;
@@ -253,8 +255,8 @@ int main(int argc, char **argv)
 				struct signalfd_siginfo si;
 				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						log_info("SIGHUP: configuration reload is not "
-							 "supported yet; restart vsmd");
+						char rerr[512];
+						vsm_admin_reload(rerr, sizeof(rerr));
 						continue;
 					}
 					log_info("%s: draining", strsignal((int)si.ssi_signo));

@@ -7,6 +7,8 @@
  */
 #include <stdlib.h>
 
+#include "daemon/admin.h"
+#include "daemon/dispatch.h"
 #include "daemon/tenant.h"
 
 #define SLOT_BITS 24
@@ -66,6 +68,7 @@ int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es
 	s->es = es;
 	s->service = service;
 	s->alg = alg;
+	s->created_ms = vsm_now_ms();
 
 	pthread_mutex_lock(&t->lock);
 	if (t->n_sessions >= t->limits.max_sessions || (t->free_head == NONE && grow(t) < 0)) {
@@ -143,4 +146,24 @@ void vsm_session_remove_all(struct vsm_tenant *t, bool only_if_idle)
 			if (t->slots[i].s)
 				vsm_session_put(unlink_slot(t, i));
 	pthread_mutex_unlock(&t->lock);
+}
+
+size_t vsm_tenant_sessions_list(struct vsm_tenant *t, struct vsm_session_info *out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&t->lock);
+	for (uint32_t i = 0; i < t->n_slots; i++) {
+		struct vsm_session *s = t->slots[i].s;
+		if (!s)
+			continue;
+		if (n < max) {
+			out[n].handle = make_handle(t, i, t->slots[i].gen);
+			out[n].service = s->service;
+			out[n].alg = s->alg;
+			out[n].created_ms = s->created_ms;
+		}
+		n++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }

@@ -62,6 +62,7 @@ struct vsm_req_info {
 	int status; /* enum vsm_status of the response */
 	uint64_t bytes_in;
 	uint64_t bytes_out;
+	const char *engine; /* engine that ran it, or NULL */
 };
 
 void vsm_stats_record(struct vsm_stats *s, const struct vsm_req_info *ri, uint64_t latency_ns,

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/admin.h"
 #include "daemon/log.h"
+#include "daemon/worker.h"
 
 /*
  * The registry is touched only when a connection comes or goes, so one mutex
@@ -15,7 +17,7 @@
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vsm_tenant **tenants;
 static unsigned n_tenants;
-static const struct vsm_config *conf;
+static struct vsm_config *conf;
 
 #define MAX_TENANTS 4096
 
@@ -75,7 +77,7 @@ static struct vsm_tenant *find(const char *name)
 	return NULL;
 }
 
-int vsm_tenants_init(const struct vsm_config *c)
+int vsm_tenants_init(struct vsm_config *c)
 {
 	conf = c;
 	pthread_mutex_lock(&reg_lock);
@@ -193,4 +195,107 @@ void vsm_tenant_detach(struct vsm_tenant *t)
 		log_debug("tenant %s: last connection closed, freeing sessions", t->name);
 		vsm_session_remove_all(t, true);
 	}
+}
+
+void vsm_tenants_foreach(void (*cb)(struct vsm_tenant *t, void *arg), void *arg)
+{
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; i < n_tenants; i++)
+		cb(tenants[i], arg);
+	pthread_mutex_unlock(&reg_lock);
+}
+
+struct vsm_tenant *vsm_tenant_find(const char *name)
+{
+	pthread_mutex_lock(&reg_lock);
+	struct vsm_tenant *t = find(name);
+	pthread_mutex_unlock(&reg_lock);
+	return t;
+}
+
+unsigned vsm_tenant_conns(struct vsm_tenant *t)
+{
+	pthread_mutex_lock(&t->lock);
+	unsigned n = t->conns;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+unsigned vsm_tenant_sessions(struct vsm_tenant *t)
+{
+	pthread_mutex_lock(&t->lock);
+	unsigned n = t->n_sessions;
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+void vsm_tenant_set_qos(struct vsm_tenant *t, const struct vsm_qos_conf *q)
+{
+	pthread_mutex_lock(&t->lock);
+	t->limits.throttle_ops = q->ops_rate;
+	t->limits.throttle_ops_burst = q->ops_burst;
+	t->limits.throttle_bps = q->bytes_rate;
+	t->limits.throttle_bps_burst = q->bytes_burst;
+	pthread_mutex_unlock(&t->lock);
+	vsm_qos_set(&t->qos, q);
+	log_info("tenant %s: qos ops=%llu/s burst %llu, bytes=%llu/s burst %llu", t->name,
+		 (unsigned long long)q->ops_rate, (unsigned long long)q->ops_burst,
+		 (unsigned long long)q->bytes_rate, (unsigned long long)q->bytes_burst);
+}
+
+void vsm_tenant_disconnect(struct vsm_tenant *t)
+{
+	atomic_fetch_add(&t->kick_gen, 1);
+	vsm_workers_kick();
+}
+
+/*
+ * Limits are read by workers without a lock, one field at a time; each
+ * store is a single aligned word, like the kernel's WRITE_ONCE.
+ */
+static void set_limits(struct vsm_tenant *t, const struct vsm_limits *l)
+{
+	pthread_mutex_lock(&t->lock);
+	__atomic_store_n(&t->limits.max_sessions, l->max_sessions, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->limits.max_inflight, l->max_inflight, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->limits.max_msg, l->max_msg, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->limits.max_conns, l->max_conns, __ATOMIC_RELAXED);
+	bool qos_changed = t->limits.throttle_ops != l->throttle_ops ||
+			   t->limits.throttle_ops_burst != l->throttle_ops_burst ||
+			   t->limits.throttle_bps != l->throttle_bps ||
+			   t->limits.throttle_bps_burst != l->throttle_bps_burst;
+	pthread_mutex_unlock(&t->lock);
+	if (qos_changed) {
+		struct vsm_qos_conf q = {l->throttle_ops, l->throttle_ops_burst, l->throttle_bps,
+					 l->throttle_bps_burst};
+		vsm_tenant_set_qos(t, &q);
+	}
+}
+
+void vsm_tenants_reconfigure(struct vsm_config *next)
+{
+	pthread_mutex_lock(&reg_lock);
+	struct vsm_tenant_conf *old = conf->tenants;
+	/* Listeners are bound already: keep the running ones' settings. */
+	snprintf(next->unix_socket, sizeof(next->unix_socket), "%s", conf->unix_socket);
+	snprintf(next->tcp_listen, sizeof(next->tcp_listen), "%s", conf->tcp_listen);
+	snprintf(next->tcp_tenant, sizeof(next->tcp_tenant), "%s", conf->tcp_tenant);
+	next->vsock_port = conf->vsock_port;
+	next->socket_mode = conf->socket_mode;
+	next->workers = conf->workers;
+	*conf = *next;
+	next->tenants = NULL;
+	next->n_tenants = 0;
+	for (unsigned i = 0; i < n_tenants; i++) {
+		const struct vsm_limits *l = &conf->limits;
+		for (unsigned j = 0; j < conf->n_tenants; j++)
+			if (!strcmp(conf->tenants[j].name, tenants[i]->name))
+				l = &conf->tenants[j].limits;
+		set_limits(tenants[i], l);
+	}
+	for (unsigned j = 0; j < conf->n_tenants; j++)
+		if (!find(conf->tenants[j].name))
+			tenant_new(conf->tenants[j].name, &conf->tenants[j].limits);
+	pthread_mutex_unlock(&reg_lock);
+	free(old);
 }

@@ -25,6 +25,7 @@ struct vsm_session {
 	void *es; /* engine session state */
 	uint32_t service;
 	uint32_t alg;
+	uint64_t created_ms;
 };
 
 struct vsm_sess_slot {
@@ -54,7 +55,15 @@ struct vsm_tenant {
 	struct vsm_stats *stats;
 };
 
-int vsm_tenants_init(const struct vsm_config *c);
+/* c must stay valid; vsm_tenants_reconfigure may rewrite it under the registry lock. */
+int vsm_tenants_init(struct vsm_config *c);
+/*
+ * Apply a new configuration: create tenants it adds, update limits and QoS
+ * of all, and take over its identity maps and defaults (listener settings
+ * of the running config are kept). Frees the replaced tenant list. Called
+ * off the request path.
+ */
+void vsm_tenants_reconfigure(struct vsm_config *next);
 void vsm_tenants_fini(void);
 
 /*
