@@ -8,6 +8,9 @@
 #include <string.h>
 #include <vsm/vsm.h>
 
+#include "daemon/control.h"
+#include "daemon/metrics.h"
+
 #include "daemon/log.h"
 
 void vsm_config_defaults(struct vsm_config *c)
@@ -20,6 +23,8 @@ void vsm_config_defaults(struct vsm_config *c)
 	snprintf(c->tcp_tenant, sizeof(c->tcp_tenant), "tcp");
 	c->auto_tenants = true;
 	c->drain_timeout_ms = 5000;
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s", VSM_DEFAULT_CONTROL_SOCKET);
+	snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", VSM_DEFAULT_METRICS_LISTEN);
 	c->limits.max_sessions = 1024;
 	c->limits.max_inflight = 256;
 	c->limits.max_msg = 1024 * 1024;
@@ -219,6 +224,23 @@ static int handler(void *user, const char *section, const char *name, const char
 			if (parse_u32(v, 0, 3600000, &u, 10))
 				FAIL("drain_timeout_ms must be 0..3600000, not '%s'", v);
 			c->drain_timeout_ms = u;
+		} else if (!strcmp(name, "control_socket")) {
+			if (strlen(v) >= sizeof(c->control_socket))
+				FAIL("control_socket path longer than %zu bytes",
+				     sizeof(c->control_socket) - 1);
+			snprintf(c->control_socket, sizeof(c->control_socket), "%s", v);
+		} else if (!strcmp(name, "admin_uids")) {
+			uint32_t ids[VSM_CONF_MAX_IDS];
+			unsigned n = 0;
+			if (parse_list(v, ids, &n, 0xfffffffeu))
+				FAIL("admin_uids must be a list of numeric uids");
+			c->n_admin_uids = 0;
+			for (unsigned i = 0; i < n; i++)
+				c->admin_uids[c->n_admin_uids++] = (uid_t)ids[i];
+		} else if (!strcmp(name, "metrics_listen")) {
+			if (strlen(v) >= sizeof(c->metrics_listen))
+				FAIL("metrics_listen too long");
+			snprintf(c->metrics_listen, sizeof(c->metrics_listen), "%s", v);
 		} else {
 			FAIL("unknown key '%s' in [vsmd]", name);
 		}
@@ -363,7 +385,11 @@ void vsm_config_print(const struct vsm_config *c, FILE *f)
 		c->workers, vsm_log_level_name(c->log_level), c->unix_socket, c->socket_mode);
 	fprintf(f, "tcp_listen = %s\ntcp_tenant = %s\nvsock_port = %u\nauto_tenants = %s\n",
 		c->tcp_listen, c->tcp_tenant, c->vsock_port, c->auto_tenants ? "yes" : "no");
-	fprintf(f, "drain_timeout_ms = %u\n\n[limits]\n", c->drain_timeout_ms);
+	fprintf(f, "drain_timeout_ms = %u\ncontrol_socket = %s\nadmin_uids =", c->drain_timeout_ms,
+		c->control_socket);
+	for (unsigned j = 0; j < c->n_admin_uids; j++)
+		fprintf(f, "%s %u", j ? "," : "", (unsigned)c->admin_uids[j]);
+	fprintf(f, "\nmetrics_listen = %s\n\n[limits]\n", c->metrics_listen);
 	print_limits(f, &c->limits);
 	for (unsigned i = 0; i < c->n_tenants; i++) {
 		const struct vsm_tenant_conf *t = &c->tenants[i];

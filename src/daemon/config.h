@@ -46,6 +46,10 @@ struct vsm_config {
 	unsigned vsock_port; /* 0 = off */
 	bool auto_tenants;
 	unsigned drain_timeout_ms;
+	char control_socket[108];	    /* "" = off */
+	uid_t admin_uids[VSM_CONF_MAX_IDS]; /* besides root */
+	unsigned n_admin_uids;
+	char metrics_listen[256]; /* "" = off */
 	struct vsm_limits limits;
 	struct vsm_tenant_conf *tenants;
 	unsigned n_tenants;

@@ -14,6 +14,8 @@
 
 #include "daemon/admin.h"
 #include "daemon/config.h"
+#include "daemon/control.h"
+#include "daemon/metrics.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
 #include "daemon/worker.h"
@@ -229,6 +231,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* Operator interfaces are not worth refusing service over: warn and go on. */
+	if (vsm_control_start(&conf, err, sizeof(err)) < 0)
+		log_warn("control socket: %s", err);
+	if (vsm_metrics_start(&conf, err, sizeof(err)) < 0)
+		log_warn("metrics: %s", err);
+
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = MAX_LISTENERS};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
@@ -290,6 +298,8 @@ int main(int argc, char **argv)
 
 	for (unsigned i = 0; i < nl; i++)
 		vsm_listener_close(&ls[i]);
+	vsm_metrics_stop();
+	vsm_control_stop();
 	vsm_workers_drain(conf.drain_timeout_ms);
 	vsm_tenants_fini();
 	vsm_router_fini();
