@@ -42,7 +42,7 @@ static void hist_add(struct vsm_hist *h, uint64_t ns)
 		i++;
 	atomic_fetch_add_explicit(&h->bucket[i], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&h->sum_ns, ns, memory_order_relaxed);
-	uint64_t m = atomic_load_explicit(&h->max_ns, memory_order_relaxed);
+	unsigned long long m = atomic_load_explicit(&h->max_ns, memory_order_relaxed);
 	while (ns > m && !atomic_compare_exchange_weak_explicit(
 				 &h->max_ns, &m, ns, memory_order_relaxed, memory_order_relaxed))
 		;
