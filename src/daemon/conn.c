@@ -14,6 +14,13 @@
 #define TX_INITIAL (64u * 1024u)
 /* Stop taking requests while this much output waits for the peer to read. */
 #define TX_HIGH (256u * 1024u)
+/* Buffers grown past this go back to their initial size once idle. */
+#define SHRINK_ABOVE (256u * 1024u)
+/*
+ * A turn also ends after this much work, so a tenant pipelining expensive
+ * operations (RSA-4096 signatures) holds the worker for one of them, not 32.
+ */
+#define TURN_NS 1000000u
 
 struct vsm_conn *vsm_conn_new(int fd, struct vsm_tenant *t, const char *peer)
 {
@@ -66,7 +73,8 @@ static int grow(uint8_t **buf, size_t *cap, size_t need)
 	size_t n = *cap;
 	while (n < need)
 		n *= 2;
-	uint8_t *p = realloc(*buf, n);
+	/* The old block may hold keys or plaintext: clear_realloc wipes it. */
+	uint8_t *p = OPENSSL_clear_realloc(*buf, *cap, n);
 	if (!p)
 		return -1;
 	*buf = p;
@@ -88,12 +96,25 @@ size_t vsm_conn_rx_space(struct vsm_conn *c)
 	return cap - c->rx_len;
 }
 
+/* Give an idle, oversized buffer back: one big request should not pin megabytes. */
+static void shrink(uint8_t **buf, size_t *cap, size_t to)
+{
+	if (*cap <= SHRINK_ABOVE)
+		return;
+	uint8_t *p = OPENSSL_clear_realloc(*buf, *cap, to);
+	if (p) {
+		*buf = p;
+		*cap = to;
+	}
+}
+
 void vsm_conn_sent(struct vsm_conn *c, size_t n)
 {
 	c->tx_off += n;
 	if (c->tx_off == c->tx_len) {
 		c->tx_off = c->tx_len = 0;
 		settle_inflight(c);
+		shrink(&c->tx, &c->tx_cap, TX_INITIAL);
 	}
 }
 
@@ -115,7 +136,19 @@ static void record_invalid(struct vsm_tenant *t, int status)
  * QoS for the frame at the head of rx. Returns true if it must wait (until
  * c->wake_at). A reservation made under older limits is made again.
  */
-static bool qos_gate(struct vsm_conn *c, uint32_t len, uint64_t now, uint64_t *waited)
+/*
+ * Bytes QoS charges for a request: its payload, and for RANDOM the bytes it
+ * asks for, or throttle_bps could be dodged by asking vsmd to send data.
+ */
+static uint64_t qos_cost(const struct vsm_wire_hdr *h, const uint8_t *payload)
+{
+	uint32_t n;
+	if (h->op == VSM_MSG_RANDOM && vsm_wire_decode_u32(payload, h->len, &n) == VSM_S_OK)
+		return (uint64_t)h->len + n;
+	return h->len;
+}
+
+static bool qos_gate(struct vsm_conn *c, uint64_t len, uint64_t now, uint64_t *waited)
 {
 	struct vsm_qos *q = &c->t->qos;
 	if (!vsm_qos_limited(q)) {
@@ -144,6 +177,7 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 {
 	struct vsm_tenant *t = c->t;
 	size_t off = 0;
+	uint64_t spent = 0;
 	enum vsm_conn_state st = VSM_CONN_IDLE;
 
 	while (!c->closing) {
@@ -158,7 +192,7 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		size_t avail = c->rx_len - off;
 		if (avail < VSM_WIRE_HDR_LEN)
 			break;
-		if (budget == 0) {
+		if (budget == 0 || spent >= TURN_NS) {
 			st = VSM_CONN_BUDGET;
 			break;
 		}
@@ -187,8 +221,8 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		struct vsm_wire_hdr h;
 		if (vsm_wire_decode_hdr(p, avail, &h) != VSM_S_OK) {
 			/* h is filled even when rejected: echo the id to help debugging. */
-			queued(c, vsm_dispatch_error(out, cap, h.op, h.id, VSM_S_BADMSG,
-						     VSM_D_PROTOCOL));
+			queued(c,
+			       vsm_dispatch_error(out, cap, 0, h.id, VSM_S_BADMSG, VSM_D_PROTOCOL));
 			record_invalid(t, VSM_S_BADMSG);
 			log_warn("tenant %s (%s): malformed frame header, closing", t->name,
 				 c->peer);
@@ -214,7 +248,7 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		uint64_t now = 0, qos_wait = 0;
 		if (vsm_dispatch_metered(h.op) && (c->qos_at || vsm_qos_limited(&t->qos))) {
 			now = vsm_mono_ns();
-			if (qos_gate(c, h.len, now, &qos_wait)) {
+			if (qos_gate(c, qos_cost(&h, p + VSM_WIRE_HDR_LEN), now, &qos_wait)) {
 				st = VSM_CONN_QOS;
 				break;
 			}
@@ -233,6 +267,7 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		size_t n = vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap, &close_after,
 					&ri);
 		uint64_t took = vsm_mono_ns() - now;
+		spent += took;
 		vsm_stats_record(t->stats, &ri, took, qos_wait);
 		if (ri.engine)
 			vsm_engine_use_add(ri.engine, took);
@@ -256,5 +291,26 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		OPENSSL_cleanse(c->rx + c->rx_len - off, off);
 		c->rx_len -= off;
 	}
+	if (c->rx_len == 0)
+		shrink(&c->rx, &c->rx_cap, RX_INITIAL);
 	return st;
+}
+
+size_t vsm_conn_refuse(struct vsm_conn *c, int status, int detail)
+{
+	size_t off = 0, n = 0;
+	while (c->rx_len - off >= VSM_WIRE_HDR_LEN) {
+		struct vsm_wire_hdr h;
+		if (vsm_wire_decode_hdr(c->rx + off, c->rx_len - off, &h) != VSM_S_OK ||
+		    c->rx_len - off - VSM_WIRE_HDR_LEN < h.len ||
+		    grow(&c->tx, &c->tx_cap, c->tx_len + VSM_WIRE_HDR_LEN) < 0)
+			break;
+		queued(c, vsm_dispatch_error(c->tx + c->tx_len, c->tx_cap - c->tx_len, h.op, h.id,
+					     status, detail));
+		off += VSM_WIRE_HDR_LEN + h.len;
+		n++;
+	}
+	OPENSSL_cleanse(c->rx, c->rx_len);
+	c->rx_len = 0;
+	return n;
 }

@@ -69,6 +69,12 @@ size_t vsm_conn_rx_space(struct vsm_conn *c);
 /* Handle up to budget complete frames from rx into tx. */
 enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget);
 
+/*
+ * Answer every complete request still in rx with status/detail instead of
+ * running it (drain deadline). Returns how many were answered.
+ */
+size_t vsm_conn_refuse(struct vsm_conn *c, int status, int detail);
+
 /* Call after sending n bytes of tx. */
 void vsm_conn_sent(struct vsm_conn *c, size_t n);
 

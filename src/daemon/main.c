@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* vsmd: the vsm back-end daemon. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -87,6 +90,44 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 }
 
 #define MAX_LISTENERS 3
+
+/*
+ * A descriptor kept in reserve: when accept fails for lack of descriptors,
+ * the pending connection is accepted on it and closed at once. Without it
+ * the level-triggered listener would wake the accept loop forever.
+ */
+static int reserve_fd = -1;
+
+static void shed_one(int lfd)
+{
+	static uint64_t last_log, shed;
+	shed++;
+	if (reserve_fd >= 0) {
+		close(reserve_fd);
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	uint64_t now = vsm_now_ms();
+	if (now - last_log >= 1000) {
+		log_warn("out of file descriptors: %llu connections refused (raise LimitNOFILE or "
+			 "lower max_conns)",
+			 (unsigned long long)shed);
+		last_log = now;
+		shed = 0;
+	}
+}
+
+/* Every connection is a descriptor: use what the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -192,6 +233,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 
+	raise_nofile();
+	reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (vsm_router_init() < 0) {
 		log_err("crypto engine initialisation failed");
 		return 1;
@@ -281,8 +324,10 @@ int main(int argc, char **argv)
 						break;
 					if (errno == EPERM || errno == ECONNABORTED)
 						continue;
-					if (errno == EMFILE || errno == ENFILE)
-						log_warn("accept: %s", strerror(errno));
+					if (errno == EMFILE || errno == ENFILE) {
+						shed_one(ls[k].fd);
+						continue;
+					}
 					break;
 				}
 				struct vsm_conn *c = vsm_conn_new(fd, t, peer);

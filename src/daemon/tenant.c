@@ -135,42 +135,39 @@ static struct vsm_tenant *attach(const char *name, bool may_create, const char *
 	return t;
 }
 
-struct vsm_tenant *vsm_tenant_attach_uid(uid_t uid, const char **why)
+/*
+ * The identity maps live in the config, which reload replaces under
+ * reg_lock: look up and attach in one critical section.
+ */
+static struct vsm_tenant *attach_id(bool by_uid, uint32_t id, const char **why)
 {
 	char name[VSM_TENANT_NAME_MAX + 1];
 	bool configured = false;
-	for (unsigned i = 0; i < conf->n_tenants && !configured; i++)
-		for (unsigned j = 0; j < conf->tenants[i].n_uids; j++)
-			if (conf->tenants[i].uids[j] == uid) {
-				snprintf(name, sizeof(name), "%s", conf->tenants[i].name);
-				configured = true;
-				break;
-			}
-	if (!configured)
-		snprintf(name, sizeof(name), "uid-%u", (unsigned)uid);
 	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; i < conf->n_tenants && !configured; i++) {
+		const struct vsm_tenant_conf *tc = &conf->tenants[i];
+		unsigned n = by_uid ? tc->n_uids : tc->n_cids;
+		for (unsigned j = 0; j < n && !configured; j++)
+			if ((by_uid ? (uint32_t)tc->uids[j] : tc->cids[j]) == id) {
+				snprintf(name, sizeof(name), "%s", tc->name);
+				configured = true;
+			}
+	}
+	if (!configured)
+		snprintf(name, sizeof(name), "%s-%u", by_uid ? "uid" : "cid", id);
 	struct vsm_tenant *t = attach(name, configured || conf->auto_tenants, why);
 	pthread_mutex_unlock(&reg_lock);
 	return t;
 }
 
+struct vsm_tenant *vsm_tenant_attach_uid(uid_t uid, const char **why)
+{
+	return attach_id(true, (uint32_t)uid, why);
+}
+
 struct vsm_tenant *vsm_tenant_attach_cid(uint32_t cid, const char **why)
 {
-	char name[VSM_TENANT_NAME_MAX + 1];
-	bool configured = false;
-	for (unsigned i = 0; i < conf->n_tenants && !configured; i++)
-		for (unsigned j = 0; j < conf->tenants[i].n_cids; j++)
-			if (conf->tenants[i].cids[j] == cid) {
-				snprintf(name, sizeof(name), "%s", conf->tenants[i].name);
-				configured = true;
-				break;
-			}
-	if (!configured)
-		snprintf(name, sizeof(name), "cid-%u", cid);
-	pthread_mutex_lock(&reg_lock);
-	struct vsm_tenant *t = attach(name, configured || conf->auto_tenants, why);
-	pthread_mutex_unlock(&reg_lock);
-	return t;
+	return attach_id(false, cid, why);
 }
 
 struct vsm_tenant *vsm_tenant_attach_name(const char *name, const char **why)

@@ -287,7 +287,7 @@ static void drain(struct vsm_worker *w)
 				continue;
 			}
 			if (vsm_conn_tx_pending(c) || st == VSM_CONN_TX_FULL ||
-			    st == VSM_CONN_INFLIGHT || st == VSM_CONN_BUDGET)
+			    st == VSM_CONN_INFLIGHT || st == VSM_CONN_BUDGET || st == VSM_CONN_QOS)
 				busy = true;
 			else
 				conn_close(w, c, "drained");
@@ -297,8 +297,20 @@ static void drain(struct vsm_worker *w)
 		struct epoll_event evs[MAX_EVENTS];
 		epoll_wait(w->epfd, evs, MAX_EVENTS, 10);
 	}
-	while (w->conns)
-		conn_close(w, w->conns, "drain timeout");
+	/*
+	 * Out of time: whatever is still queued (held by QoS, or behind a peer
+	 * that does not read) is answered ERR/SHUTDOWN rather than dropped.
+	 */
+	while (w->conns) {
+		struct vsm_conn *c = w->conns;
+		size_t n = vsm_conn_refuse(c, VSM_S_ERR, VSM_D_SHUTDOWN);
+		c->writable = true;
+		do_write(c);
+		if (n)
+			log_info("tenant %s (%s): %zu requests refused at shutdown", c->t->name,
+				 c->peer, n);
+		conn_close(w, c, "drain timeout");
+	}
 }
 
 static void *worker_main(void *arg)

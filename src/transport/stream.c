@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/dispatch.h"
 #include "daemon/log.h"
 
 int vsm_hostport_split(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
@@ -226,7 +227,13 @@ int vsm_listener_accept(struct vsm_listener *l, const struct vsm_config *c, stru
 	}
 	}
 	if (!*t) {
-		log_warn("%s: refused %s: %s", l->desc, peer, why);
+		/* A client retrying in a loop must not flood the log. */
+		static _Atomic uint64_t last_log;
+		uint64_t now = vsm_now_ms();
+		if (now - last_log >= 1000) {
+			last_log = now;
+			log_warn("%s: refused %s: %s", l->desc, peer, why);
+		}
 		close(fd);
 		errno = EPERM;
 		return -1;

@@ -95,7 +95,7 @@ int vsm_wire_decode_hdr(const uint8_t *buf, size_t len, struct vsm_wire_hdr *h)
 	h->detail = ld16(buf + 12);
 	h->reserved = ld16(buf + 14);
 	h->id = ld64(buf + 16);
-	/* op is not checked: an unknown message type is NOTSUPP, not a broken frame. */
+	/* op is not checked here: dispatch answers an unknown type BADMSG/PROTOCOL and closes. */
 	if (h->magic != VSM_WIRE_MAGIC || h->len > VSM_WIRE_MAX_PAYLOAD ||
 	    (h->flags & ~VSM_HDR_F_RESPONSE) || h->status >= VSM_S__MAX ||
 	    h->detail >= VSM_D__MAX || h->reserved)
@@ -192,8 +192,9 @@ int vsm_wire_decode_session(const uint8_t *p, size_t len, struct vsm_wire_sessio
 	if ((uint64_t)VSM_WIRE_SESSION_LEN + m->key_len + m->aux_len != len)
 		return VSM_S_BADMSG;
 	/*
-	 * Whether alg belongs to service, and whether the parameters suit the
-	 * alg, is for the daemon to answer (NOTSUPP), not a framing error.
+	 * Whether alg belongs to service (BADMSG/BAD_OP) and whether the
+	 * parameters suit the alg (NOTSUPP) is for the daemon to answer: the
+	 * frame itself is valid.
 	 */
 	if (m->service >= VSM_SVC__MAX || m->alg >= VSM_ALG__MAX ||
 	    vsm_alg_service((int)m->alg) < 0 || (m->flags & ~VSM_SESSF__ALL) ||

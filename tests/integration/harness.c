@@ -56,6 +56,10 @@ const char *vh_vsmd_path(void)
 		fprintf(stderr, "VSMD is not set: run through meson test, or set VSMD=<path>\n");
 		exit(1);
 	}
+	if (access(p, X_OK) != 0) {
+		fprintf(stderr, "VSMD=%s: %s (was vsmd built?)\n", p, strerror(errno));
+		exit(1);
+	}
 	return p;
 }
 
@@ -111,8 +115,13 @@ static void remove_dir(struct vh_daemon *d)
 {
 	if (!d->dir[0] || getenv("VSM_INTEG_KEEP"))
 		return;
+	char ctl[sizeof(d->dir) + 16];
+	size_t n = strlen(d->dir);
+	memcpy(ctl, d->dir, n);
+	memcpy(ctl + n, "/control.sock", sizeof("/control.sock"));
 	unlink(d->conf);
 	unlink(d->sock);
+	unlink(ctl);
 	for (unsigned r = 1; r <= d->runs; r++) {
 		char path[160];
 		log_path(d, r, path, sizeof(path));
@@ -211,8 +220,11 @@ static void write_config(struct vh_daemon *d)
 		"log_level = info\n"
 		"unix_socket = %s\n"
 		"socket_mode = 0666\n"
-		"drain_timeout_ms = 5000\n",
-		d->o.workers ? d->o.workers : 2, d->sock);
+		"drain_timeout_ms = 5000\n"
+		/* Private control socket, no /metrics: tests run many vsmd side by side. */
+		"control_socket = %s/control.sock\n"
+		"metrics_listen =\n",
+		d->o.workers ? d->o.workers : 2, d->sock, d->dir);
 	if (d->o.tcp)
 		fprintf(f, "tcp_listen = 127.0.0.1:%u\n", d->tcp_port);
 	if (d->o.vsmd_keys)

@@ -78,6 +78,32 @@ static int t_hash(void)
 	return 0;
 }
 
+/* Multi-part hashing (MULTIPART is negotiated by libvsm): "a", "b", then "c". */
+static int t_hash_multipart(void)
+{
+	struct vh_daemon d;
+	vsm_client *c = up(&d, NULL);
+	VH_CHECK(vsm_info(c)->features & VSM_FEAT_MULTIPART, "MULTIPART not negotiated");
+	uint8_t want[32], out[32];
+	vh_unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want,
+		 sizeof(want));
+	uint64_t s = vh_session(c, VSM_SVC_HASH, VSM_ALG_SHA256, NULL, 0);
+	static const char *const parts[] = {"a", "b", "c"};
+	for (int i = 0; i < 3; i++) {
+		struct vsm_op op = {.session = s,
+				    .op = VSM_OP_DIGEST,
+				    .flags = i < 2 ? VSM_OPF_MORE : 0,
+				    .src = parts[i],
+				    .src_len = 1};
+		size_t n = sizeof(out);
+		VH_OK(vsm_op_run(c, &op, out, &n));
+		VH_EQ(n, i < 2 ? 0 : 32);
+	}
+	VH_MEMEQ(out, want, 32);
+	down(&d, c);
+	return 0;
+}
+
 /* RFC 4231 test case 2. */
 static int t_hmac(void)
 {
@@ -293,9 +319,9 @@ static int t_status(void)
 }
 
 static const struct vh_case cases[] = {
-	{"cipher", t_cipher, 0}, {"hash", t_hash, 0},	      {"hmac", t_hmac, 0},
-	{"aead", t_aead, 0},	 {"akcipher", t_akcipher, 0}, {"random", t_random, 0},
-	{"nop", t_nop, 0},	 {"status", t_status, 0},
+	{"cipher", t_cipher, 0}, {"hash", t_hash, 0}, {"hash-multipart", t_hash_multipart, 0},
+	{"hmac", t_hmac, 0},	 {"aead", t_aead, 0}, {"akcipher", t_akcipher, 0},
+	{"random", t_random, 0}, {"nop", t_nop, 0},   {"status", t_status, 0},
 };
 
 int main(int argc, char **argv)

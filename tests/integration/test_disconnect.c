@@ -78,8 +78,11 @@ static size_t op_frame(uint64_t session, uint64_t id, uint32_t src_len)
 {
 	static uint8_t p[VSM_WIRE_OP_LEN + BIG], src[BIG];
 	memset(src, 'x', sizeof(src));
-	struct vsm_wire_op m = {
-		.session = session, .op = VSM_OP_DIGEST, .dst_len = 32, .src = src, .src_len = src_len};
+	struct vsm_wire_op m = {.session = session,
+				.op = VSM_OP_DIGEST,
+				.dst_len = 32,
+				.src = src,
+				.src_len = src_len};
 	size_t n = vsm_wire_encode_op(p, sizeof(p), &m);
 	VH_CHECK(n > 0, "encode op");
 	return vh_frame(frame, sizeof(frame), VSM_MSG_OP, id, p, (uint32_t)n);
@@ -129,8 +132,7 @@ static size_t send_until_stalled(int fd, const uint8_t *buf, size_t n)
 			sent += (size_t)w;
 			continue;
 		}
-		VH_CHECK(w < 0 && (errno == EAGAIN || errno == EINTR), "send: %s",
-			 strerror(errno));
+		VH_CHECK(w < 0 && (errno == EAGAIN || errno == EINTR), "send: %s", strerror(errno));
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		if (poll(&p, 1, 300) == 0)
 			break; /* vsmd is holding back: that is the point */

@@ -232,7 +232,7 @@ static int t_bad_magic(void)
 	frame[4] = 0x34; /* magic 0x1234 */
 	frame[5] = 0x12;
 	vh_raw_send(fd, frame, n);
-	/* The header did not decode, so the response names op 0; the id is echoed. */
+	/* A rejected header's op is not trusted (op 0); its id is echoed (section 11). */
 	vh_raw_expect(fd, 0, 77, VSM_S_BADMSG, VSM_D_PROTOCOL);
 	vh_raw_expect_eof(fd, 10000);
 	VH_CHECK(vh_log_contains(&d, "malformed frame header"), "no log line for the bad frame");
@@ -256,6 +256,7 @@ static int t_hello_errors(void)
 	struct vh_daemon d;
 	vh_start(&d, NULL);
 	uint8_t p[VSM_WIRE_HELLO_LEN];
+	size_t n;
 
 	/* No common version: NOTSUPP/VERSION, closed. */
 	int fd = vh_raw_connect(d.sock);
@@ -285,14 +286,70 @@ static int t_hello_errors(void)
 	vh_raw_expect_eof(fd, 10000);
 	close(fd);
 
+	/* A request carrying a status: BADMSG/PROTOCOL, closed. */
+	fd = vh_raw_connect(d.sock);
+	vh_raw_hello(fd);
+	n = vh_frame(frame, sizeof(frame), VSM_MSG_NOP, 5, NULL, 0);
+	frame[10] = VSM_S_ERR;
+	vh_raw_send(fd, frame, n);
+	vh_raw_expect(fd, VSM_MSG_NOP, 5, VSM_S_BADMSG, VSM_D_PROTOCOL);
+	vh_raw_expect_eof(fd, 10000);
+	close(fd);
+
 	/* A request carrying the RESPONSE flag: BADMSG/PROTOCOL, closed. */
 	fd = vh_raw_connect(d.sock);
 	vh_raw_hello(fd);
-	size_t n = vh_frame(frame, sizeof(frame), VSM_MSG_NOP, 4, NULL, 0);
+	n = vh_frame(frame, sizeof(frame), VSM_MSG_NOP, 4, NULL, 0);
 	frame[8] = VSM_HDR_F_RESPONSE;
 	vh_raw_send(fd, frame, n);
 	vh_raw_expect(fd, VSM_MSG_NOP, 4, VSM_S_BADMSG, VSM_D_PROTOCOL);
 	vh_raw_expect_eof(fd, 10000);
+	raw_down(&d, fd);
+	return 0;
+}
+
+/*
+ * OPF_MORE (multi-part hashing) only after MULTIPART was negotiated: the raw
+ * client's HELLO offers no features, so it is BADMSG/BAD_OP, connection open.
+ */
+static int t_multipart_gate(void)
+{
+	struct vh_daemon d;
+	int fd = raw_up(&d, NULL, true);
+	uint8_t p[VSM_WIRE_SESSION_LEN + 64], resp[64];
+	struct vsm_wire_session sm = {.service = VSM_SVC_HASH, .alg = VSM_ALG_SHA256};
+	VH_EQ(vsm_wire_encode_session(p, sizeof(p), &sm), VSM_WIRE_SESSION_LEN);
+	vh_raw_send(
+		fd, frame,
+		vh_frame(frame, sizeof(frame), VSM_MSG_SESSION_CREATE, 1, p, VSM_WIRE_SESSION_LEN));
+	struct vsm_wire_hdr h;
+	VH_EQ(vh_raw_recv(fd, &h, resp, sizeof(resp), 10000), 1);
+	VH_EQ(h.status, VSM_S_OK);
+	uint64_t s;
+	VH_EQ(vsm_wire_decode_u64(resp, h.len, &s), VSM_S_OK);
+
+	struct vsm_wire_op m = {.session = s,
+				.op = VSM_OP_DIGEST,
+				.flags = VSM_OPF_MORE,
+				.dst_len = 64,
+				.src = (const uint8_t *)"ab",
+				.src_len = 2};
+	size_t n = vsm_wire_encode_op(p, sizeof(p), &m);
+	vh_raw_send(fd, frame, vh_frame(frame, sizeof(frame), VSM_MSG_OP, 2, p, (uint32_t)n));
+	vh_raw_expect(fd, VSM_MSG_OP, 2, VSM_S_BADMSG, VSM_D_BAD_OP);
+	/* Still open, and the session was not fed "ab": a one-shot "abc" is right. */
+	m.flags = 0;
+	m.src = (const uint8_t *)"abc";
+	m.src_len = 3;
+	n = vsm_wire_encode_op(p, sizeof(p), &m);
+	vh_raw_send(fd, frame, vh_frame(frame, sizeof(frame), VSM_MSG_OP, 3, p, (uint32_t)n));
+	VH_EQ(vh_raw_recv(fd, &h, resp, sizeof(resp), 10000), 1);
+	VH_EQ(h.id, 3);
+	VH_EQ(h.status, VSM_S_OK);
+	VH_EQ(h.len, 32);
+	uint8_t want[32];
+	vh_sha256("abc", 3, want);
+	VH_MEMEQ(resp, want, 32);
 	raw_down(&d, fd);
 	return 0;
 }
@@ -359,9 +416,8 @@ static int t_oversize(void)
 }
 
 /*
- * dst_len smaller than the result: NOSPC/OUTPUT_SPACE. The daemon sends no
- * payload with an error, so libvsm reports *out_len = 0, not the size that
- * would have been needed.
+ * dst_len smaller than the result: NOSPC/OUTPUT_SPACE, and the response
+ * carries the size needed, which libvsm returns in *out_len.
  */
 static int t_output_space(void)
 {
@@ -371,10 +427,13 @@ static int t_output_space(void)
 	uint8_t out[64];
 	uint64_t h = vh_session(c, VSM_SVC_HASH, VSM_ALG_SHA256, NULL, 0);
 	size_t n = 16;
+	memset(out, 0xee, sizeof(out));
 	VH_STATUS(c, vsm_digest(c, h, "abc", 3, out, &n), VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
-	VH_EQ(n, 0);
+	VH_EQ(n, 32);
+	VH_EQ(out[0], 0xee); /* nothing written to the caller's buffer */
 	n = 0;
 	VH_STATUS(c, vsm_digest(c, h, "abc", 3, NULL, &n), VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
+	VH_EQ(n, 32);
 	n = 32;
 	VH_OK(vsm_digest(c, h, "abc", 3, out, &n));
 	VH_EQ(n, 32);
@@ -384,7 +443,7 @@ static int t_output_space(void)
 	n = 31; /* needs 16 + 16-byte tag */
 	VH_STATUS(c, vsm_encrypt(c, g, iv, sizeof(iv), pt, sizeof(pt), out, &n), VSM_S_NOSPC,
 		  VSM_D_OUTPUT_SPACE);
-	VH_EQ(n, 0);
+	VH_EQ(n, 32);
 	n = 32;
 	VH_OK(vsm_encrypt(c, g, iv, sizeof(iv), pt, sizeof(pt), out, &n));
 	VH_EQ(n, 32);
@@ -403,6 +462,7 @@ static const struct vh_case cases[] = {
 	{"bad-magic", t_bad_magic, 0},
 	{"no-hello", t_no_hello, 0},
 	{"hello-errors", t_hello_errors, 0},
+	{"multipart-gate", t_multipart_gate, 0},
 	{"op-lengths", t_op_lengths, 0},
 	{"oversize", t_oversize, 0},
 	{"output-space", t_output_space, 0},

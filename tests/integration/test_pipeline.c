@@ -56,8 +56,8 @@ static int t_async(void)
 			break;
 		case 2: {
 			unsigned n = 0;
-			VH_CHECK(HMAC(EVP_sha256(), mkey, sizeof(mkey), r->msg, r->msg_len,
-				      r->want, &n),
+			VH_CHECK(HMAC(EVP_sha256(), mkey, sizeof(mkey), r->msg, r->msg_len, r->want,
+				      &n),
 				 "HMAC");
 			r->want_len = n;
 			break;
