@@ -21,7 +21,7 @@ step "build ($BUILD)"
 if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" >/dev/null
 fi
-ninja -C "$BUILD"
+ninja --quiet -C "$BUILD"
 
 tmp=$(mktemp -d /tmp/vsm-demo.XXXXXX)
 # As root, vsm-demo's tenants run as other uids: they must reach the socket.

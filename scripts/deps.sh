@@ -7,18 +7,19 @@
 set -euo pipefail
 
 pkgs=(
-	build-essential # gcc, make, libc headers
+	build-essential   # gcc, make, libc headers
 	meson
 	ninja-build
 	pkg-config
-	clang           # libFuzzer harnesses (its runtime comes as a dependency)
-	libssl-dev      # OpenSSL 3: the soft engine, vsm-bench, vsm-demo
-	libgcrypt20-dev # vsm-bench's native side for what OpenSSL 3.0 lacks
-	libinih-dev     # vsmd configuration
-	libjansson-dev  # JSON output
-	libcmocka-dev   # unit tests
+	clang             # libFuzzer harnesses (the runtime comes as a dependency)
+	libssl-dev        # OpenSSL 3: the soft engine, vsm-bench, vsm-demo
+	libgcrypt20-dev   # SM4-GCM, explicit-curve SM2, vsm-bench baselines
+	libinih-dev       # vsmd configuration
+	libjansson-dev    # JSON: control socket, vsmctl, vsm-bench --json
+	libmicrohttpd-dev # vsmd's Prometheus /metrics endpoint
+	libcmocka-dev     # unit tests
 	openssl
-	clang-format # the format check in scripts/test.sh
+	clang-format      # the format check in scripts/test.sh
 )
 
 missing=()

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -44,7 +43,6 @@ struct verdict {
 	unsigned checks;
 	unsigned failed;
 	int isolation;
-	char tenant[32];
 };
 
 struct demo {
@@ -518,11 +516,10 @@ static void run_tenant(struct demo *d)
 	if (!check(d, rc == 0, "connect as uid %u: %s", (unsigned)getuid(), why(NULL, rc)))
 		goto out;
 	const struct vsm_wire_hello_resp *h = vsm_info(d->c);
-	snprintf(d->v.tenant, sizeof(d->v.tenant), "%.31s", h->tenant);
 	fprintf(d->out,
-		"  vsmd says: tenant \"%s\", protocol v%u, max_sessions %u, max_inflight %u, "
+		"  vsmd says: tenant \"%.32s\", protocol v%u, max_sessions %u, max_inflight %u, "
 		"max_msg %u\n",
-		d->v.tenant, h->version, h->max_sessions, h->max_inflight, h->max_msg);
+		h->tenant, h->version, h->max_sessions, h->max_inflight, h->max_msg);
 
 	demo_aes_gcm(d);
 	demo_sm4_cbc(d);

@@ -271,6 +271,9 @@ void vsm_close(vsm_client *c)
 	if (c->sbuf)
 		explicit_bzero(c->sbuf, c->scap);
 	free(c->sbuf);
+	/* Responses may hold decrypted plaintext or random key material. */
+	if (c->rbuf)
+		explicit_bzero(c->rbuf, c->rcap);
 	free(c->rbuf);
 	free(c);
 }

@@ -65,11 +65,15 @@ void vsm_soft_akcipher_fini(void);
 void vsm_soft_akcipher_algs(uint8_t *bitmap);
 int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **s, int *detail);
 
+/* Longest SM2 user id: ENTL counts its bits in 16 bits. */
+#define VSM_SOFT_SM2_MAX_ID 8191
+/* Z of GB/T 32918.2 5.5 for an SM2 or explicit-curve EC key; 1 on success. */
+int vsm_soft_sm2_z(EVP_PKEY *pk, const uint8_t *id, size_t id_len, uint8_t z[32]);
+
 /* SM2 on explicit-parameter curves (soft_sm2x.c, libgcrypt). */
 struct vsm_soft_sm2x;
-struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *ec, const uint8_t *id, size_t id_len);
+struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *ec);
 void vsm_soft_sm2x_free(struct vsm_soft_sm2x *x);
-const uint8_t *vsm_soft_sm2x_z(const struct vsm_soft_sm2x *x);
 int vsm_soft_sm2x_has_private(const struct vsm_soft_sm2x *x);
 /* e is SM3(Z || M). Sign writes a DER signature; both return 1 on success. */
 int vsm_soft_sm2x_sign(const struct vsm_soft_sm2x *x, const uint8_t e[32], uint8_t *out, size_t cap,

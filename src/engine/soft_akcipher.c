@@ -8,14 +8,20 @@
  * set up once per operation type on first use and reused afterwards.
  *
  * Sign/verify hash the message with the session hash unless the session is
- * PREHASHED. SM2 in message mode goes through EVP_DigestSign, which computes
- * Z from the user id and the public key as the standard requires; prehashed
- * SM2 signs e = SM3(Z || M) directly. SM2 keys with explicit curve
- * parameters, which OpenSSL 3.0's SM2 key manager refuses, go to soft_sm2x.c.
+ * PREHASHED, then sign or verify the digest with that reused EVP_PKEY_CTX.
+ * For SM2 the digest is e = SM3(Z || M): Z depends only on the user id and
+ * the public key, so it is computed once per session (EVP_DigestSignInit
+ * would recompute it, and allocate, on every request). SM2 keys with
+ * explicit curve parameters, which OpenSSL 3.0's SM2 key manager refuses,
+ * go to soft_sm2x.c.
  *
- * Per-request allocations remain where OpenSSL gives no reusable form:
- * EVP_DigestSign/VerifyInit (SM2 message mode, Ed25519) and an RSA/SM2
- * decryption into a buffer smaller than the bound.
+ * Ed25519 is pure EdDSA, reachable only through the one-shot EVP_DigestSign:
+ * its EVP_MD_CTX is set up with the key once and re-armed per request with
+ * a NULL key, which reuses the provider context.
+ *
+ * What still allocates per request is inside OpenSSL 3.0 (bignum and EC
+ * arithmetic, EVP_DigestInit_ex2, Ed25519's internal SHA-512): see
+ * docs/algorithms.md, "Per-request allocations".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +56,9 @@ struct ak_sess {
 	size_t aux_len;
 	size_t max_out;			/* EVP_PKEY_get_size: signature/ciphertext bound */
 	EVP_PKEY_CTX *ctx[VSM_OP__MAX]; /* per opcode, set up on first use */
-	EVP_MD_CTX *mctx;		/* message hashing, SM2 message mode, Ed25519 */
+	EVP_MD_CTX *mctx;		/* message hashing */
+	EVP_MD_CTX *ed[2];		/* Ed25519 [0] verify, [1] sign; keyed on first use */
+	uint8_t z[32];			/* SM2: Z from the user id and the public key */
 	struct vsm_soft_sm2x *x;	/* SM2 on an explicit-parameter curve */
 };
 
@@ -78,6 +86,8 @@ static void ak_free(struct soft_sess *base)
 	for (size_t i = 0; i < SOFT_ARRAY_SIZE(s->ctx); i++)
 		EVP_PKEY_CTX_free(s->ctx[i]);
 	EVP_MD_CTX_free(s->mctx);
+	EVP_MD_CTX_free(s->ed[0]);
+	EVP_MD_CTX_free(s->ed[1]);
 	EVP_PKEY_free(s->pkey); /* private key material is cleared by OpenSSL */
 	vsm_soft_sm2x_free(s->x);
 	OPENSSL_clear_free(s->aux, s->aux_len);
@@ -294,8 +304,9 @@ static EVP_PKEY_CTX *ak_ctx(struct ak_sess *s, int opc)
 }
 
 /*
- * What the signature primitive consumes: the message digest, computed here
- * unless the client already did (then its length must match the hash).
+ * What the signature primitive consumes: the message digest (for SM2, e =
+ * SM3(Z || M)), computed here unless the client already did (then its
+ * length must match the hash).
  */
 static int ak_tbs(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *dg, size_t *dg_len,
 		  const uint8_t **tbs, int *detail)
@@ -310,6 +321,7 @@ static int ak_tbs(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *dg, 
 		return VSM_S_OK;
 	}
 	if (!EVP_DigestInit_ex2(s->mctx, s->md, NULL) ||
+	    (s->alg == VSM_ALG_SM2 && !EVP_DigestUpdate(s->mctx, s->z, sizeof(s->z))) ||
 	    !EVP_DigestUpdate(s->mctx, op->src, op->src_len) ||
 	    !EVP_DigestFinal_ex(s->mctx, dg, &n))
 		return vsm_soft_engine_err(detail);
@@ -318,20 +330,31 @@ static int ak_tbs(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *dg, 
 	return VSM_S_OK;
 }
 
-/* SM2 message mode and Ed25519: the one-shot EVP_DigestSign/Verify path. */
-static int digest_sigver_init(struct ak_sess *s, int sign)
+/*
+ * Ed25519's EVP_MD_CTX for one direction, ready for one EVP_DigestSign or
+ * EVP_DigestVerify. The first call keys it; later calls pass a NULL key,
+ * which re-arms the existing provider context instead of building a new
+ * EVP_PKEY_CTX. If this OpenSSL cannot re-arm, key it again.
+ */
+static EVP_MD_CTX *ed_ctx(struct ak_sess *s, int sign)
 {
-	const EVP_MD *md = s->alg == VSM_ALG_SM2 ? s->md : NULL;
-	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *m = s->ed[sign];
 	int ok;
 
-	if (sign)
-		ok = EVP_DigestSignInit(s->mctx, &pctx, md, NULL, s->pkey) > 0;
-	else
-		ok = EVP_DigestVerifyInit(s->mctx, &pctx, md, NULL, s->pkey) > 0;
-	if (ok && s->alg == VSM_ALG_SM2)
-		ok = EVP_PKEY_CTX_set1_id(pctx, s->aux, s->aux_len) > 0;
-	return ok;
+	if (m) {
+		ok = sign ? EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, NULL, NULL)
+			  : EVP_DigestVerifyInit_ex(m, NULL, NULL, NULL, NULL, NULL, NULL);
+		if (ok > 0)
+			return m;
+		ERR_clear_error();
+	} else {
+		m = s->ed[sign] = EVP_MD_CTX_new();
+		if (!m)
+			return NULL;
+	}
+	ok = sign ? EVP_DigestSignInit_ex(m, NULL, NULL, NULL, NULL, s->pkey, NULL)
+		  : EVP_DigestVerifyInit_ex(m, NULL, NULL, NULL, NULL, s->pkey, NULL);
+	return ok > 0 ? m : NULL;
 }
 
 static int ak_sign(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out, size_t out_cap,
@@ -349,9 +372,10 @@ static int ak_sign(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out
 		*out_len = s->max_out;
 		return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
 	}
-	if (s->alg == VSM_ALG_ED25519 || (s->alg == VSM_ALG_SM2 && !s->prehashed)) {
-		if (!digest_sigver_init(s, 1) ||
-		    EVP_DigestSign(s->mctx, out, &n, op->src, op->src_len) <= 0)
+	if (s->alg == VSM_ALG_ED25519) {
+		EVP_MD_CTX *m = ed_ctx(s, 1);
+
+		if (!m || EVP_DigestSign(m, out, &n, op->src, op->src_len) <= 0)
 			return vsm_soft_engine_err(detail);
 		*out_len = n;
 		return VSM_S_OK;
@@ -374,10 +398,12 @@ static int ak_verify(struct ak_sess *s, const struct vsm_wire_op *op, int *detai
 	EVP_PKEY_CTX *c;
 	int rc;
 
-	if (s->alg == VSM_ALG_ED25519 || (s->alg == VSM_ALG_SM2 && !s->prehashed)) {
-		if (!digest_sigver_init(s, 0))
+	if (s->alg == VSM_ALG_ED25519) {
+		EVP_MD_CTX *m = ed_ctx(s, 0);
+
+		if (!m)
 			return vsm_soft_engine_err(detail);
-		rc = EVP_DigestVerify(s->mctx, op->aux, op->aux_len, op->src, op->src_len);
+		rc = EVP_DigestVerify(m, op->aux, op->aux_len, op->src, op->src_len);
 	} else {
 		rc = ak_tbs(s, op, dg, &tbs_len, &tbs, detail);
 		if (rc != VSM_S_OK)
@@ -445,7 +471,8 @@ static int ak_encrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *
 static int ak_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out, size_t out_cap,
 		      size_t *out_len, int *detail)
 {
-	uint8_t *buf = out, *tmp = NULL;
+	uint8_t tmp[RSA_MAX_BITS / 8];
+	uint8_t *buf = out;
 	size_t bound = 0, n;
 	EVP_PKEY_CTX *c;
 	int rc = VSM_S_OK;
@@ -462,15 +489,18 @@ static int ak_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *
 		ERR_clear_error();
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	}
-	/*
-	 * The plaintext is usually shorter than the bound; a client that
-	 * offered room for the real plaintext only still gets it, through a
-	 * wiped scratch buffer.
-	 */
 	if (out_cap < bound) {
-		tmp = OPENSSL_malloc(bound);
-		if (!tmp)
-			return soft_fail(detail, VSM_S_ERR, VSM_D_ENGINE);
+		/*
+		 * RSA's bound is the modulus size and the plaintext is usually
+		 * shorter: a client that offered room for the real plaintext only
+		 * still gets it, through a stack buffer wiped after use. SM2's
+		 * bound is the plaintext length itself (C2 of the ciphertext), so
+		 * a smaller buffer can never do.
+		 */
+		if (s->alg != VSM_ALG_RSA || bound > sizeof(tmp)) {
+			*out_len = bound;
+			return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
+		}
 		buf = tmp;
 	}
 	n = bound;
@@ -478,13 +508,14 @@ static int ak_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *
 		ERR_clear_error();
 		rc = soft_fail(detail, VSM_S_BADMSG, VSM_D_AUTH_FAILED);
 		n = 0;
-	} else if (tmp && n > out_cap) {
+	} else if (buf == tmp && n > out_cap) {
 		rc = soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
-	} else if (tmp) {
+	} else if (buf == tmp) {
 		memcpy(out, tmp, n);
 	}
 	*out_len = n;
-	OPENSSL_clear_free(tmp, bound);
+	if (buf == tmp)
+		OPENSSL_cleanse(tmp, bound);
 	return rc;
 }
 
@@ -492,31 +523,26 @@ static int ak_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *
 static int sm2x_op(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out, size_t out_cap,
 		   size_t *out_len, int *detail)
 {
-	uint8_t e[32];
-	unsigned int n;
+	uint8_t dg[EVP_MAX_MD_SIZE];
+	const uint8_t *e;
+	size_t e_len;
+	int rc;
 
 	if (op->op != VSM_OP_SIGN && op->op != VSM_OP_VERIFY)
 		return VSM_S_NOTSUPP;
 	if (op->op == VSM_OP_SIGN && !s->has_priv)
 		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
-	if (s->prehashed) {
-		if (op->src_len != sizeof(e))
-			return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
-		memcpy(e, op->src, sizeof(e));
-	} else if (!EVP_DigestInit_ex2(s->mctx, s->md, NULL) ||
-		   !EVP_DigestUpdate(s->mctx, vsm_soft_sm2x_z(s->x), 32) ||
-		   !EVP_DigestUpdate(s->mctx, op->src, op->src_len) ||
-		   !EVP_DigestFinal_ex(s->mctx, e, &n)) {
-		return vsm_soft_engine_err(detail);
+	if (op->op == VSM_OP_SIGN && out_cap < s->max_out) {
+		*out_len = s->max_out;
+		return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
 	}
+	rc = ak_tbs(s, op, dg, &e_len, &e, detail);
+	if (rc != VSM_S_OK)
+		return rc;
 	if (op->op == VSM_OP_VERIFY)
 		return vsm_soft_sm2x_verify(s->x, e, op->aux, op->aux_len)
 			       ? VSM_S_OK
 			       : soft_fail(detail, VSM_S_BADMSG, VSM_D_AUTH_FAILED);
-	if (out_cap < s->max_out) {
-		*out_len = s->max_out;
-		return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
-	}
 	if (!vsm_soft_sm2x_sign(s->x, e, out, out_cap, out_len))
 		return soft_fail(detail, VSM_S_ERR, VSM_D_ENGINE);
 	return VSM_S_OK;
@@ -612,7 +638,7 @@ int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **o
 	if (!s->pkey && raw && s->alg == VSM_ALG_SM2 && EVP_PKEY_is_a(raw, "EC") &&
 	    !group_name(raw, g, sizeof(g))) {
 		/* Explicit curve parameters: OpenSSL 3.0 cannot run SM2 on them. */
-		s->x = vsm_soft_sm2x_new(raw, s->aux, s->aux_len);
+		s->x = vsm_soft_sm2x_new(raw);
 		if (s->x) {
 			s->has_priv = vsm_soft_sm2x_has_private(s->x);
 			s->max_out = (size_t)EVP_PKEY_get_size(raw);
@@ -620,6 +646,15 @@ int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **o
 	} else if (s->pkey) {
 		s->has_priv = has_private(s->pkey);
 		s->max_out = (size_t)EVP_PKEY_get_size(s->pkey);
+	}
+	if (s->alg == VSM_ALG_SM2 && (s->pkey || s->x) &&
+	    !vsm_soft_sm2_z(s->x ? raw : s->pkey, s->aux, s->aux_len, s->z)) {
+		EVP_PKEY_free(raw);
+		ak_free(&s->base);
+		ERR_clear_error();
+		if (aux_len > VSM_SOFT_SM2_MAX_ID)
+			return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
+		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
 	}
 	EVP_PKEY_free(raw);
 	if (!s->pkey && !s->x) {

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * SM2 signatures on a curve given by explicit parameters, through libgcrypt.
+ * SM2 helpers. Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) (GB/T
+ * 32918.2 5.5) for any SM2 key: it depends only on the user id and the
+ * public key, so a session computes it once and each request hashes
+ * e = SM3(Z || M) itself.
  *
- * OpenSSL 3.0's SM2 key manager only takes the named SM2 curve, but GB/T
- * 32918.2's own worked example (and any test curve) uses explicit
- * parameters. For those keys Z = SM3(ENTL || ID || a || b || xG || yG ||
- * xA || yA) is computed once here from the key, and libgcrypt's SM2 signs
- * or verifies e. Keys on the named curve never come here.
+ * And signatures on a curve given by explicit parameters, through
+ * libgcrypt: OpenSSL 3.0's SM2 key manager only takes the named SM2 curve,
+ * but GB/T 32918.2's own worked example (and any test curve) uses explicit
+ * parameters. Keys on the named curve never come here.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +26,6 @@
 struct vsm_soft_sm2x {
 	gcry_sexp_t pub;
 	gcry_sexp_t priv; /* NULL for a public key */
-	uint8_t z[32];
 };
 
 void vsm_soft_sm2x_free(struct vsm_soft_sm2x *x)
@@ -46,21 +47,55 @@ static int get_bn(EVP_PKEY *pk, const char *name, uint8_t *out, size_t len)
 	return ok;
 }
 
-struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *pk, const uint8_t *id, size_t id_len)
+int vsm_soft_sm2_z(EVP_PKEY *pk, const uint8_t *id, size_t id_len, uint8_t z[32])
 {
-	uint8_t p[SM2X_MAX_FIELD], a[SM2X_MAX_FIELD], b[SM2X_MAX_FIELD], n[SM2X_MAX_FIELD];
-	uint8_t h[SM2X_MAX_FIELD], d[SM2X_MAX_FIELD], g[1 + 2 * SM2X_MAX_FIELD];
-	uint8_t q[1 + 2 * SM2X_MAX_FIELD], entl[2];
+	uint8_t a[SM2X_MAX_FIELD], b[SM2X_MAX_FIELD], g[1 + 2 * SM2X_MAX_FIELD];
+	uint8_t xy[2 * SM2X_MAX_FIELD], entl[2];
 	const EVP_MD *sm3 = vsm_soft_md(VSM_ALG_SM3);
-	struct vsm_soft_sm2x *x = NULL;
 	EVP_MD_CTX *mc = NULL;
 	BIGNUM *bp = NULL;
 	size_t fl, gl = 0;
-	unsigned int zl;
-	int have_d;
+	unsigned int zl = 0;
+	int ok = 0;
 
 	/* ENTL is a 16-bit count of bits. */
-	if (!sm3 || id_len > 8191 || !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_P, &bp))
+	if (!sm3 || id_len > VSM_SOFT_SM2_MAX_ID ||
+	    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_P, &bp))
+		return 0;
+	fl = (size_t)BN_num_bytes(bp);
+	BN_free(bp);
+	if (fl == 0 || fl > SM2X_MAX_FIELD)
+		return 0;
+	/* The generator must be uncompressed: 04 || x || y. */
+	if (!EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_EC_GENERATOR, g, sizeof(g), &gl) ||
+	    gl != 1 + 2 * fl || g[0] != 0x04)
+		return 0;
+	if (!get_bn(pk, OSSL_PKEY_PARAM_EC_A, a, fl) || !get_bn(pk, OSSL_PKEY_PARAM_EC_B, b, fl) ||
+	    !get_bn(pk, OSSL_PKEY_PARAM_EC_PUB_X, xy, fl) ||
+	    !get_bn(pk, OSSL_PKEY_PARAM_EC_PUB_Y, xy + fl, fl))
+		return 0;
+	entl[0] = (uint8_t)((id_len * 8) >> 8);
+	entl[1] = (uint8_t)(id_len * 8);
+	mc = EVP_MD_CTX_new();
+	ok = mc && EVP_DigestInit_ex2(mc, sm3, NULL) && EVP_DigestUpdate(mc, entl, 2) &&
+	     EVP_DigestUpdate(mc, id, id_len) && EVP_DigestUpdate(mc, a, fl) &&
+	     EVP_DigestUpdate(mc, b, fl) && EVP_DigestUpdate(mc, g + 1, 2 * fl) &&
+	     EVP_DigestUpdate(mc, xy, 2 * fl) && EVP_DigestFinal_ex(mc, z, &zl) && zl == 32;
+	EVP_MD_CTX_free(mc);
+	return ok;
+}
+
+struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *pk)
+{
+	uint8_t p[SM2X_MAX_FIELD], a[SM2X_MAX_FIELD], b[SM2X_MAX_FIELD], n[SM2X_MAX_FIELD];
+	uint8_t h[SM2X_MAX_FIELD], d[SM2X_MAX_FIELD], g[1 + 2 * SM2X_MAX_FIELD];
+	uint8_t q[1 + 2 * SM2X_MAX_FIELD];
+	struct vsm_soft_sm2x *x = NULL;
+	BIGNUM *bp = NULL;
+	size_t fl, gl = 0;
+	int have_d;
+
+	if (!EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_P, &bp))
 		goto fail;
 	fl = (size_t)BN_num_bytes(bp);
 	BN_free(bp);
@@ -95,27 +130,12 @@ struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *pk, const uint8_t *id, size_t 
 			    (int)(1 + 2 * fl), q, (int)fl, d))
 		goto fail;
 
-	entl[0] = (uint8_t)((id_len * 8) >> 8);
-	entl[1] = (uint8_t)(id_len * 8);
-	mc = EVP_MD_CTX_new();
-	if (!mc || !EVP_DigestInit_ex2(mc, sm3, NULL) || !EVP_DigestUpdate(mc, entl, 2) ||
-	    !EVP_DigestUpdate(mc, id, id_len) || !EVP_DigestUpdate(mc, a, fl) ||
-	    !EVP_DigestUpdate(mc, b, fl) || !EVP_DigestUpdate(mc, g + 1, 2 * fl) ||
-	    !EVP_DigestUpdate(mc, q + 1, 2 * fl) || !EVP_DigestFinal_ex(mc, x->z, &zl))
-		goto fail;
-	EVP_MD_CTX_free(mc);
 	OPENSSL_cleanse(d, sizeof(d));
 	return x;
 fail:
-	EVP_MD_CTX_free(mc);
 	OPENSSL_cleanse(d, sizeof(d));
 	vsm_soft_sm2x_free(x);
 	return NULL;
-}
-
-const uint8_t *vsm_soft_sm2x_z(const struct vsm_soft_sm2x *x)
-{
-	return x->z;
 }
 
 int vsm_soft_sm2x_has_private(const struct vsm_soft_sm2x *x)
