@@ -21,26 +21,19 @@
 #define READ_TIMEOUT_MS 10000
 #define NONADMIN_UID	10009
 
-/* A vsmd with its control socket in a directory of our own. */
+/* A vsmd and its control socket (the harness puts it in the daemon's directory). */
 struct env {
 	struct vh_daemon d;
-	char cdir[64];
 	char csock[108];
 };
 
 static void env_start(struct env *e, const char *sections)
 {
-	static char keys[256];
-	snprintf(e->cdir, sizeof(e->cdir), "/tmp/vsm-ctl-XXXXXX");
-	VH_CHECK(mkdtemp(e->cdir), "mkdtemp: %s", strerror(errno));
-	/* The non-admin case connects from another uid. */
-	VH_CHECK(chmod(e->cdir, 0755) == 0, "chmod: %s", strerror(errno));
-	snprintf(e->csock, sizeof(e->csock), "%s/control.sock", e->cdir);
-	snprintf(keys, sizeof(keys),
-		 "control_socket = %s\nadmin_uids = %u\nmetrics_listen =", e->csock,
-		 (unsigned)getuid());
+	static char keys[64];
+	snprintf(keys, sizeof(keys), "admin_uids = %u", (unsigned)getuid());
 	struct vh_opts o = {.vsmd_keys = keys, .sections = sections};
 	vh_start(&e->d, &o);
+	snprintf(e->csock, sizeof(e->csock), "%s/control.sock", e->d.dir);
 	/* vsmd opens the control socket just after the one vh_start waits for. */
 	uint64_t deadline = vh_now_ms() + 5000;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -60,10 +53,10 @@ static void env_start(struct env *e, const char *sections)
 
 static void env_stop(struct env *e)
 {
-	vh_cleanup(&e->d);
+	vh_stop(&e->d);
 	/* vsmd removes its socket on the way out. */
 	VH_CHECK(access(e->csock, F_OK) != 0, "%s left behind", e->csock);
-	VH_CHECK(rmdir(e->cdir) == 0, "rmdir %s: %s", e->cdir, strerror(errno));
+	vh_cleanup(&e->d);
 }
 
 /* "[tenant alice]" for our own uid, so libvsm clients of this process are alice. */
@@ -833,7 +826,7 @@ static int t_vsmctl_set_qos(void)
 		 e.csock);
 	VH_EQ(run(cmd, NULL), 1);
 	snprintf(cmd, sizeof(cmd), "%s -S %s/nothing-here tenants 2>/dev/null", vsmctl_path(),
-		 e.cdir);
+		 e.d.dir);
 	VH_EQ(run(cmd, NULL), 2);
 	env_stop(&e);
 	return 0;
