@@ -39,9 +39,12 @@ int vsm_admin_reload(char *err, size_t errlen)
 	char note[256] = "";
 	if (strcmp(next.unix_socket, live->unix_socket) ||
 	    strcmp(next.tcp_listen, live->tcp_listen) || next.vsock_port != live->vsock_port ||
-	    next.workers != live->workers || next.socket_mode != live->socket_mode)
+	    next.workers != live->workers || next.socket_mode != live->socket_mode ||
+	    strcmp(next.control_socket, live->control_socket) ||
+	    strcmp(next.metrics_listen, live->metrics_listen))
 		snprintf(note, sizeof(note),
-			 "listener or worker settings changed: they take effect on restart");
+			 "listener, control, metrics or worker settings changed: they take "
+			 "effect on restart");
 	vsm_log_level = next.log_level;
 	vsm_tenants_reconfigure(&next);
 	vsm_config_free(&next);

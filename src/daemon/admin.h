@@ -7,7 +7,9 @@
 #ifndef VSM_ADMIN_H
 #define VSM_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "daemon/config.h"
@@ -50,6 +52,8 @@ int vsm_admin_reload(char *err, size_t errlen);
 /* Set by main: the file to reload (NULL: embedded defaults) and the live config. */
 void vsm_admin_init(const char *config_path, struct vsm_config *live);
 const struct vsm_config *vsm_admin_config(void);
+/* Is uid in admin_uids? Reads the live config under the registry lock. */
+bool vsm_admin_is_admin(uid_t uid);
 
 /* Daemon-wide: engine use, accumulated by the connections. */
 void vsm_engine_use_add(const char *engine, uint64_t busy_ns);

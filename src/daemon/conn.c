@@ -55,9 +55,10 @@ static void settle_inflight(struct vsm_conn *c)
 void vsm_conn_free(struct vsm_conn *c)
 {
 	settle_inflight(c);
-	vsm_tenant_detach(c->t);
+	/* Close first: once the count says the tenant is gone, so is the socket. */
 	if (c->fd >= 0)
 		close(c->fd);
+	vsm_tenant_detach(c->t);
 	/* Request and response bytes may hold plaintext or keys in transit. */
 	OPENSSL_cleanse(c->rx, c->rx_cap);
 	OPENSSL_cleanse(c->tx, c->tx_cap);
@@ -161,7 +162,13 @@ static bool qos_gate(struct vsm_conn *c, uint64_t len, uint64_t now, uint64_t *w
 	if (!c->qos_at || c->qos_gen != gen) {
 		if (!c->qos_at)
 			c->qos_since = now;
-		c->qos_at = vsm_qos_reserve(q, len, now);
+		/*
+		 * A frame that was already queued behind the previous one arrived
+		 * no later than that one's slot: schedule it from there, or every
+		 * late wake-up of the worker would be lost throughput.
+		 */
+		uint64_t arrival = c->qos_prev_at && c->qos_prev_at < now ? c->qos_prev_at : now;
+		c->qos_at = vsm_qos_reserve(q, len, arrival);
 		c->qos_gen = gen;
 	}
 	if (now < c->qos_at) {
@@ -169,6 +176,7 @@ static bool qos_gate(struct vsm_conn *c, uint64_t len, uint64_t now, uint64_t *w
 		return true;
 	}
 	*waited = now - c->qos_since;
+	c->qos_prev_at = c->qos_at;
 	c->qos_at = 0;
 	return false;
 }
@@ -291,8 +299,10 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		OPENSSL_cleanse(c->rx + c->rx_len - off, off);
 		c->rx_len -= off;
 	}
-	if (c->rx_len == 0)
+	if (c->rx_len == 0) {
+		c->qos_prev_at = 0; /* the next frame is a new arrival */
 		shrink(&c->rx, &c->rx_cap, RX_INITIAL);
+	}
 	return st;
 }
 

@@ -36,6 +36,7 @@ struct vsm_conn {
 	uint64_t wake_at;	 /* monotonic ns */
 	uint64_t qos_at;	 /* head frame's QoS reservation: may run then; 0 = none */
 	uint64_t qos_since;	 /* when the head frame started waiting for QoS */
+	uint64_t qos_prev_at;	 /* slot of the frame that passed last, while more are queued */
 	unsigned qos_gen;
 	unsigned kick_gen;
 	/* tenant kick_gen at accept; a change closes us */ /* QoS generation the

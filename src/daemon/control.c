@@ -8,6 +8,7 @@
  * the commands.
  */
 #include "daemon/control.h"
+#include "daemon/control_cmds.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +30,6 @@
 #include "daemon/log.h"
 
 /* Implemented in control_cmds.c: one request line in, one response object out. */
-json_t *vsm_control_handle(const char *line, size_t len);
-json_t *vsm_control_error(const char *cls, const char *desc);
 
 #define MAX_CLIENTS 16
 /* Longest request line, newline excluded. */
@@ -176,13 +175,7 @@ static bool do_read(struct client *c)
 
 static bool is_admin(uid_t uid)
 {
-	if (uid == 0)
-		return true;
-	const struct vsm_config *conf = vsm_admin_config();
-	for (unsigned i = 0; conf && i < conf->n_admin_uids && i < VSM_CONF_MAX_IDS; i++)
-		if (conf->admin_uids[i] == uid)
-			return true;
-	return false;
+	return uid == 0 || vsm_admin_is_admin(uid);
 }
 
 /*

@@ -14,15 +14,12 @@
 #include <time.h>
 
 #include "daemon/admin.h"
+#include "daemon/control_cmds.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
 #include "daemon/stats.h"
 #include "daemon/tenant.h"
 #include "daemon/worker.h"
-
-/* Shared with control.c. */
-json_t *vsm_control_handle(const char *line, size_t len);
-json_t *vsm_control_error(const char *cls, const char *desc);
 
 #define CONTROL_PROTOCOL 1
 /* Largest rate or burst set-qos takes: far beyond any real link, far from overflow. */

@@ -235,9 +235,11 @@ void vsm_tenant_set_qos(struct vsm_tenant *t, const struct vsm_qos_conf *q)
 	t->limits.throttle_bps_burst = q->bytes_burst;
 	pthread_mutex_unlock(&t->lock);
 	vsm_qos_set(&t->qos, q);
-	log_info("tenant %s: qos ops=%llu/s burst %llu, bytes=%llu/s burst %llu", t->name,
-		 (unsigned long long)q->ops_rate, (unsigned long long)q->ops_burst,
-		 (unsigned long long)q->bytes_rate, (unsigned long long)q->bytes_burst);
+	struct vsm_qos_conf eff;
+	vsm_qos_get(&t->qos, &eff); /* with default bursts filled in */
+	log_info("tenant %s: qos ops=%llu/s burst %llu, bytes=%llu/s burst %llu (0 = unlimited)",
+		 t->name, (unsigned long long)eff.ops_rate, (unsigned long long)eff.ops_burst,
+		 (unsigned long long)eff.bytes_rate, (unsigned long long)eff.bytes_burst);
 }
 
 void vsm_tenant_disconnect(struct vsm_tenant *t)
@@ -280,6 +282,8 @@ void vsm_tenants_reconfigure(struct vsm_config *next)
 	next->vsock_port = conf->vsock_port;
 	next->socket_mode = conf->socket_mode;
 	next->workers = conf->workers;
+	snprintf(next->control_socket, sizeof(next->control_socket), "%s", conf->control_socket);
+	snprintf(next->metrics_listen, sizeof(next->metrics_listen), "%s", conf->metrics_listen);
 	*conf = *next;
 	next->tenants = NULL;
 	next->n_tenants = 0;
@@ -295,4 +299,14 @@ void vsm_tenants_reconfigure(struct vsm_config *next)
 			tenant_new(conf->tenants[j].name, &conf->tenants[j].limits);
 	pthread_mutex_unlock(&reg_lock);
 	free(old);
+}
+
+bool vsm_admin_is_admin(uid_t uid)
+{
+	bool yes = false;
+	pthread_mutex_lock(&reg_lock);
+	for (unsigned i = 0; i < conf->n_admin_uids && !yes; i++)
+		yes = conf->admin_uids[i] == uid;
+	pthread_mutex_unlock(&reg_lock);
+	return yes;
 }
