@@ -3,7 +3,8 @@
 #
 # The whole test suite, as CI runs it (.ci/run):
 #   1. build-test:  -Dwerror=true, meson test
-#   2. build-asan:  ASan + UBSan, the same meson test suite
+#      then the qos suite (rates and latencies) alone, one test at a time
+#   2. build-asan:  ASan + UBSan, the same meson test suite (without qos)
 #   3. build-fuzz:  clang + libFuzzer; each harness in tests/fuzz is built and run
 #                   for FUZZ_SECONDS (default 60) on a copy of its corpus
 #   4. clang-format --dry-run -Werror over every tracked *.c / *.h
@@ -68,7 +69,8 @@ meson_stage() {
 		rebuild=(--no-rebuild)
 	fi
 	stage "$name: meson test"
-	meson test -C "$dir" "${rebuild[@]}" --print-errorlogs --num-processes "$JOBS" \
+	# shellcheck disable=SC2086 # TEST_ARGS is a word list on purpose
+	meson test -C "$dir" "${rebuild[@]}" ${TEST_ARGS:-} --print-errorlogs --num-processes "$JOBS" \
 		--timeout-multiplier "$mult" 2>&1 | tee "$log"
 	local rc=${PIPESTATUS[0]}
 
@@ -195,6 +197,9 @@ main() {
 	fi
 
 	meson_stage test build-test 1 -Dwerror=true
+	# Rate and latency measurements (QoS accuracy, fairness, noisy neighbour):
+	# alone and one at a time, so the rest of the suite does not skew them.
+	TEST_ARGS="--suite qos" JOBS=1 meson_stage qos build-test 1 -Dwerror=true
 
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -365,7 +365,9 @@ int vsm_control_start(const struct vsm_config *c, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, 0600) < 0 || listen(fd, MAX_CLIENTS) < 0 || stat(path, &st) < 0) {
+	/* Non-root admin_uids must be able to connect; SO_PEERCRED still decides. */
+	mode_t mode = c->n_admin_uids ? 0666 : 0600;
+	if (chmod(path, mode) < 0 || listen(fd, MAX_CLIENTS) < 0 || stat(path, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		unlink(path);
 		close(fd);

@@ -29,47 +29,55 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: vsmd [OPTIONS]\n"
-		   "\n"
-		   "vsmd is the vsm back-end: a software crypto card shared by many tenants\n"
-		   "(VMs, containers, processes). Clients reach it through libvsm, libsdf-vsm,\n"
-		   "the OpenSSL provider or virtio-crypto. It runs in the foreground and logs\n"
-		   "to stderr; SIGTERM or SIGINT makes it finish queued requests and exit.\n"
-		   "\n"
-		   "Options:\n"
-		   "  -c, --config FILE      INI configuration (default " DEFAULT_CONFIG " if it\n"
-		   "                         exists, else embedded defaults; see\n"
-		   "                         docs/configuration.md)\n"
-		   "  -s, --socket PATH      unix socket to listen on (default " VSM_DEFAULT_SOCKET
-		   ");\n"
-		   "                         \"none\" disables it\n"
-		   "  -t, --tcp HOST:PORT    also listen on TCP; clients are tenant 'tcp_tenant'\n"
-		   "      --vsock PORT       also listen on AF_VSOCK (guest CID -> tenant)\n"
-		   "  -w, --workers N        worker threads (default: online cores)\n"
-		   "  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
-		   "      --check-config     validate the configuration, print the effective\n"
-		   "                         settings and exit (0 valid, 1 invalid)\n"
-		   "  -h, --help             this text\n"
-		   "      --version          print the version\n"
-		   "\n"
-		   "Tenants: a unix-socket client is the tenant whose 'uids' list holds its uid\n"
-		   "(SO_PEERCRED); with auto_tenants=yes any other uid N gets tenant 'uid-N'.\n"
-		   "A tenant never sees another tenant's sessions or keys.\n"
-		   "\n"
-		   "Examples:\n"
-		   "  vsmd -s /tmp/vsm.sock                 # try it, no config file needed\n"
-		   "  vsmd -c /etc/vsm/vsmd.conf --check-config\n"
-		   "  vsmd -c /etc/vsm/vsmd.conf -t 127.0.0.1:7300 -l debug\n"
-		   "  VSM_URI=unix:/tmp/vsm.sock vsm-bench -a aes-128-gcm,sm3 -s 4096\n");
+	fprintf(f,
+		"Usage: vsmd [OPTIONS]\n"
+		"\n"
+		"vsmd is the vsm back-end: a software crypto card shared by many tenants\n"
+		"(VMs, containers, processes). Clients reach it through libvsm, libsdf-vsm,\n"
+		"the OpenSSL provider or virtio-crypto. It runs in the foreground and logs\n"
+		"to stderr; SIGTERM or SIGINT makes it finish queued requests and exit.\n"
+		"\n"
+		"Options:\n"
+		"  -c, --config FILE      INI configuration (default " DEFAULT_CONFIG " if it\n"
+		"                         exists, else embedded defaults; see\n"
+		"                         docs/configuration.md)\n"
+		"  -s, --socket PATH      unix socket to listen on (default " VSM_DEFAULT_SOCKET
+		");\n"
+		"                         \"none\" disables it\n"
+		"  -t, --tcp HOST:PORT    also listen on TCP; clients are tenant 'tcp_tenant'\n"
+		"      --vsock PORT       also listen on AF_VSOCK (guest CID -> tenant)\n"
+		"      --control PATH     administrator's control socket (default\n"
+		"                         " VSM_DEFAULT_CONTROL_SOCKET "); \"none\" disables it\n"
+		"      --metrics HOST:PORT  Prometheus /metrics "
+		"(default " VSM_DEFAULT_METRICS_LISTEN ");\n"
+		"                         \"none\" disables it\n"
+		"  -w, --workers N        worker threads (default: online cores)\n"
+		"  -l, --log-level LEVEL  error, warn, info (default) or debug\n"
+		"      --check-config     validate the configuration, print the effective\n"
+		"                         settings and exit (0 valid, 1 invalid)\n"
+		"  -h, --help             this text\n"
+		"      --version          print the version\n"
+		"\n"
+		"Tenants: a unix-socket client is the tenant whose 'uids' list holds its uid\n"
+		"(SO_PEERCRED); with auto_tenants=yes any other uid N gets tenant 'uid-N'.\n"
+		"A tenant never sees another tenant's sessions or keys.\n"
+		"\n"
+		"Examples:\n"
+		"  vsmd -s /tmp/vsm.sock                 # try it, no config file needed\n"
+		"  vsmd -c /etc/vsm/vsmd.conf --check-config\n"
+		"  vsmd -c /etc/vsm/vsmd.conf -t 127.0.0.1:7300 -l debug\n"
+		"  VSM_URI=unix:/tmp/vsm.sock vsm-bench -a aes-128-gcm,sm3 -s 4096\n");
 }
 
-enum { OPT_CHECK = 256, OPT_VSOCK, OPT_VERSION };
+enum { OPT_CHECK = 256, OPT_VSOCK, OPT_VERSION, OPT_CONTROL, OPT_METRICS };
 
 static const struct option long_opts[] = {
 	{"config", required_argument, NULL, 'c'},
 	{"socket", required_argument, NULL, 's'},
 	{"tcp", required_argument, NULL, 't'},
 	{"vsock", required_argument, NULL, OPT_VSOCK},
+	{"control", required_argument, NULL, OPT_CONTROL},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"workers", required_argument, NULL, 'w'},
 	{"log-level", required_argument, NULL, 'l'},
 	{"check-config", no_argument, NULL, OPT_CHECK},
@@ -133,6 +141,7 @@ int main(int argc, char **argv)
 {
 	struct vsm_config conf;
 	const char *config_path = NULL, *opt_socket = NULL, *opt_tcp = NULL;
+	const char *opt_control = NULL, *opt_metrics = NULL;
 	int opt_log = -1;
 	unsigned opt_workers = 0, opt_vsock = 0;
 	bool have_workers = false, have_vsock = false, check = false;
@@ -149,6 +158,12 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			opt_tcp = optarg;
+			break;
+		case OPT_CONTROL:
+			opt_control = optarg;
+			break;
+		case OPT_METRICS:
+			opt_metrics = optarg;
 			break;
 		case OPT_VSOCK:
 			if (parse_uint(optarg, 0xfffffffeu, &opt_vsock)) {
@@ -196,6 +211,7 @@ int main(int argc, char **argv)
 		config_path = DEFAULT_CONFIG;
 	if (config_path && vsm_config_load(&conf, config_path, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vsmd: %s\n", err);
+		vsm_config_free(&conf);
 		return 1;
 	}
 	if (opt_socket)
@@ -203,6 +219,12 @@ int main(int argc, char **argv)
 			 strcmp(opt_socket, "none") ? opt_socket : "");
 	if (opt_tcp)
 		snprintf(conf.tcp_listen, sizeof(conf.tcp_listen), "%s", opt_tcp);
+	if (opt_control)
+		snprintf(conf.control_socket, sizeof(conf.control_socket), "%s",
+			 strcmp(opt_control, "none") ? opt_control : "");
+	if (opt_metrics)
+		snprintf(conf.metrics_listen, sizeof(conf.metrics_listen), "%s",
+			 strcmp(opt_metrics, "none") ? opt_metrics : "");
 	if (have_vsock)
 		conf.vsock_port = opt_vsock;
 	if (have_workers)
@@ -212,6 +234,7 @@ int main(int argc, char **argv)
 	if (vsm_config_finish(&conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vsmd: %s%s%s\n", config_path ? config_path : "",
 			config_path ? ": " : "", err);
+		vsm_config_free(&conf);
 		return 1;
 	}
 	if (check) {

@@ -7,8 +7,13 @@
  *
  * And signatures on a curve given by explicit parameters, through
  * libgcrypt: OpenSSL 3.0's SM2 key manager only takes the named SM2 curve,
- * but GB/T 32918.2's own worked example (and any test curve) uses explicit
- * parameters. Keys on the named curve never come here.
+ * but GB/T 32918.2's own worked example uses explicit parameters. Keys on
+ * the named curve never come here.
+ *
+ * Explicit parameters are tenant-chosen arithmetic: a composite p or n, or
+ * a generator of small order, can make libgcrypt loop (it retries k until
+ * s != 0) or abort. So only curves on an allow-list run here, compared
+ * parameter by parameter; everything else is refused at session creation.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,53 @@
 #include "engine/soft.h"
 
 #define SM2X_MAX_FIELD 66 /* bytes; enough for a 521-bit test curve */
+
+/* Explicit curves accepted, big-endian, each parameter the field size long. */
+static const struct sm2x_curve {
+	const char *name;
+	size_t fl;
+	uint8_t p[32], a[32], b[32], gx[32], gy[32], n[32], h[32];
+} sm2x_curves[] = {
+	{
+		/* GB/T 32918.2-2016 Annex A.2 / 32918.5 example curve (Fp-256). */
+		"GB/T 32918 example",
+		32,
+		{0x85, 0x42, 0xD6, 0x9E, 0x4C, 0x04, 0x4F, 0x18, 0xE8, 0xB9, 0x24,
+		 0x35, 0xBF, 0x6F, 0xF7, 0xDE, 0x45, 0x72, 0x83, 0x91, 0x5C, 0x45,
+		 0x51, 0x7D, 0x72, 0x2E, 0xDB, 0x8B, 0x08, 0xF1, 0xDF, 0xC3},
+		{0x78, 0x79, 0x68, 0xB4, 0xFA, 0x32, 0xC3, 0xFD, 0x24, 0x17, 0x84,
+		 0x2E, 0x73, 0xBB, 0xFE, 0xFF, 0x2F, 0x3C, 0x84, 0x8B, 0x68, 0x31,
+		 0xD7, 0xE0, 0xEC, 0x65, 0x22, 0x8B, 0x39, 0x37, 0xE4, 0x98},
+		{0x63, 0xE4, 0xC6, 0xD3, 0xB2, 0x3B, 0x0C, 0x84, 0x9C, 0xF8, 0x42,
+		 0x41, 0x48, 0x4B, 0xFE, 0x48, 0xF6, 0x1D, 0x59, 0xA5, 0xB1, 0x6B,
+		 0xA0, 0x6E, 0x6E, 0x12, 0xD1, 0xDA, 0x27, 0xC5, 0x24, 0x9A},
+		{0x42, 0x1D, 0xEB, 0xD6, 0x1B, 0x62, 0xEA, 0xB6, 0x74, 0x64, 0x34,
+		 0xEB, 0xC3, 0xCC, 0x31, 0x5E, 0x32, 0x22, 0x0B, 0x3B, 0xAD, 0xD5,
+		 0x0B, 0xDC, 0x4C, 0x4E, 0x6C, 0x14, 0x7F, 0xED, 0xD4, 0x3D},
+		{0x06, 0x80, 0x51, 0x2B, 0xCB, 0xB4, 0x2C, 0x07, 0xD4, 0x73, 0x49,
+		 0xD2, 0x15, 0x3B, 0x70, 0xC4, 0xE5, 0xD7, 0xFD, 0xFC, 0xBF, 0xA3,
+		 0x6E, 0xA1, 0xA8, 0x58, 0x41, 0xB9, 0xE4, 0x6E, 0x09, 0xA2},
+		{0x85, 0x42, 0xD6, 0x9E, 0x4C, 0x04, 0x4F, 0x18, 0xE8, 0xB9, 0x24,
+		 0x35, 0xBF, 0x6F, 0xF7, 0xDD, 0x29, 0x77, 0x20, 0x63, 0x04, 0x85,
+		 0x62, 0x8D, 0x5A, 0xE7, 0x4E, 0xE7, 0xC3, 0x2E, 0x79, 0xB7},
+		{[31] = 1},
+	},
+};
+
+static int sm2x_allowed(size_t fl, const uint8_t *p, const uint8_t *a, const uint8_t *b,
+			const uint8_t *g, const uint8_t *n, const uint8_t *h)
+{
+	for (size_t i = 0; i < SOFT_ARRAY_SIZE(sm2x_curves); i++) {
+		const struct sm2x_curve *c = &sm2x_curves[i];
+
+		/* Public parameters: plain memcmp is fine. */
+		if (c->fl == fl && !memcmp(c->p, p, fl) && !memcmp(c->a, a, fl) &&
+		    !memcmp(c->b, b, fl) && g[0] == 0x04 && !memcmp(c->gx, g + 1, fl) &&
+		    !memcmp(c->gy, g + 1 + fl, fl) && !memcmp(c->n, n, fl) && !memcmp(c->h, h, fl))
+			return 1;
+	}
+	return 0;
+}
 
 struct vsm_soft_sm2x {
 	gcry_sexp_t pub;
@@ -88,7 +140,7 @@ int vsm_soft_sm2_z(EVP_PKEY *pk, const uint8_t *id, size_t id_len, uint8_t z[32]
 struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *pk)
 {
 	uint8_t p[SM2X_MAX_FIELD], a[SM2X_MAX_FIELD], b[SM2X_MAX_FIELD], n[SM2X_MAX_FIELD];
-	uint8_t h[SM2X_MAX_FIELD], d[SM2X_MAX_FIELD], g[1 + 2 * SM2X_MAX_FIELD];
+	uint8_t h[SM2X_MAX_FIELD], d[SM2X_MAX_FIELD] = {0}, g[1 + 2 * SM2X_MAX_FIELD];
 	uint8_t q[1 + 2 * SM2X_MAX_FIELD];
 	struct vsm_soft_sm2x *x = NULL;
 	BIGNUM *bp = NULL;
@@ -112,6 +164,8 @@ struct vsm_soft_sm2x *vsm_soft_sm2x_new(EVP_PKEY *pk)
 	    !get_bn(pk, OSSL_PKEY_PARAM_EC_COFACTOR, h, fl) ||
 	    !get_bn(pk, OSSL_PKEY_PARAM_EC_PUB_X, q + 1, fl) ||
 	    !get_bn(pk, OSSL_PKEY_PARAM_EC_PUB_Y, q + 1 + fl, fl))
+		goto fail;
+	if (!sm2x_allowed(fl, p, a, b, g, n, h))
 		goto fail;
 	have_d = get_bn(pk, OSSL_PKEY_PARAM_PRIV_KEY, d, fl);
 
