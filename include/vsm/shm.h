@@ -36,12 +36,12 @@
 extern "C" {
 #endif
 
-#define VSM_SHM_MAGIC 0x524d5356u /* "VSMR" little-endian */
-#define VSM_SHM_VERSION 1u
-#define VSM_SHM_HDR_SIZE 4096u
+#define VSM_SHM_MAGIC	    0x524d5356u /* "VSMR" little-endian */
+#define VSM_SHM_VERSION	    1u
+#define VSM_SHM_HDR_SIZE    4096u
 #define VSM_SHM_MIN_ENTRIES 8u
 #define VSM_SHM_MAX_ENTRIES 4096u
-#define VSM_SHM_MAX_REGION (256u * 1024u * 1024u)
+#define VSM_SHM_MAX_REGION  (256u * 1024u * 1024u)
 
 /* Header flags words */
 #define VSM_SHM_NEED_WAKEUP 0x1u
@@ -56,17 +56,17 @@ struct vsm_shm_hdr {
 	uint16_t version;
 	uint16_t hdr_size;
 	uint32_t region_size;
-	uint32_t features;    /* none defined yet */
-	uint32_t sq_entries;  /* power of two */
-	uint32_t cq_entries;  /* power of two, == sq_entries */
-	uint32_t sq_off;      /* offset of struct vsm_shm_sqe[sq_entries] */
-	uint32_t cq_off;      /* offset of struct vsm_shm_cqe[cq_entries] */
-	uint32_t data_off;    /* offset of the data area */
+	uint32_t features;   /* none defined yet */
+	uint32_t sq_entries; /* power of two */
+	uint32_t cq_entries; /* power of two, == sq_entries */
+	uint32_t sq_off;     /* offset of struct vsm_shm_sqe[sq_entries] */
+	uint32_t cq_off;     /* offset of struct vsm_shm_cqe[cq_entries] */
+	uint32_t data_off;   /* offset of the data area */
 	uint32_t data_size;
-	uint32_t max_msg;     /* largest request or response payload */
-	uint32_t vsmd_peer;   /* ivshmem: vsmd's peer id, for the doorbell register */
-	uint8_t algs[12];     /* as in the HELLO response */
-	char tenant[32];      /* NUL-terminated */
+	uint32_t max_msg;   /* largest request or response payload */
+	uint32_t vsmd_peer; /* ivshmem: vsmd's peer id, for the doorbell register */
+	uint8_t algs[12];   /* as in the HELLO response */
+	char tenant[32];    /* NUL-terminated */
 	uint8_t pad0[256 - 92];
 
 	/* Each on its own cache line: */
@@ -99,8 +99,8 @@ struct vsm_shm_sqe {
 /* Completion entry (16 bytes). */
 struct vsm_shm_cqe {
 	uint64_t id;
-	uint16_t status; /* enum vsm_status */
-	uint16_t detail; /* enum vsm_detail */
+	uint16_t status;  /* enum vsm_status */
+	uint16_t detail;  /* enum vsm_detail */
 	uint32_t out_len; /* bytes written at out_off */
 };
 

@@ -37,7 +37,8 @@ enum vsm_msg {
 	VSM_MSG_OP = 4,
 	VSM_MSG_RANDOM = 5,
 	VSM_MSG_STATUS = 6,
-	VSM_MSG_NOP = 7, /* null operation: measures the transport alone */
+	VSM_MSG_NOP = 7,       /* null operation: measures the transport alone */
+	VSM_MSG_SHM_SETUP = 8, /* switch to a shared-memory region (<vsm/shm.h>) */
 	VSM_MSG__MAX
 };
 
@@ -175,7 +176,8 @@ enum vsm_padding {
 /* HELLO feature bits */
 #define VSM_FEAT_MULTIPART    0x0001u /* VSM_OPF_MORE supported */
 #define VSM_FEAT_OUT_OF_ORDER 0x0002u /* completions may be reordered */
-#define VSM_FEAT__ALL	      0x0003u
+#define VSM_FEAT_SHM	      0x0004u /* SHM_SETUP available (unix socket only) */
+#define VSM_FEAT__ALL	      0x0007u
 
 /* Decoded forms. Pointers refer into the buffer given to the decoder. */
 
@@ -249,6 +251,19 @@ struct vsm_wire_status {
 	uint64_t uptime_ms; /* daemon uptime */
 };
 
+/*
+ * SHM_SETUP request and response (16 bytes each). The request asks for ring
+ * entries and data-area size (0: daemon default); the response gives what
+ * was made, and carries three descriptors with SCM_RIGHTS: the region
+ * (memfd), the SQ doorbell (client -> vsmd eventfd) and the CQ doorbell
+ * (vsmd -> client eventfd).
+ */
+struct vsm_wire_shm_setup {
+	uint32_t entries;
+	uint32_t data_size;
+	uint32_t flags; /* 0 */
+};
+
 /* Fixed payload sizes (bytes before any variable data). */
 #define VSM_WIRE_HELLO_LEN	  8u
 #define VSM_WIRE_HELLO_RESP_LEN	  (24u + VSM_ALG__MAX / 8 + 32u)
@@ -258,6 +273,7 @@ struct vsm_wire_status {
 #define VSM_WIRE_OP_LEN		  40u
 #define VSM_WIRE_RANDOM_LEN	  4u
 #define VSM_WIRE_STATUS_RESP_LEN  (32u + 24u + 24u)
+#define VSM_WIRE_SHM_SETUP_LEN	  16u
 
 /*
  * Decoding. Each returns VSM_S_OK, or VSM_S_BADMSG when the bytes are not a
@@ -273,6 +289,14 @@ int vsm_wire_decode_session(const uint8_t *p, size_t len, struct vsm_wire_sessio
 int vsm_wire_decode_u64(const uint8_t *p, size_t len, uint64_t *v); /* destroy, session resp */
 int vsm_wire_decode_u32(const uint8_t *p, size_t len, uint32_t *v); /* random */
 int vsm_wire_decode_op(const uint8_t *p, size_t len, struct vsm_wire_op *m);
+/*
+ * The same, with the 40-byte fixed part and the variable data apart: the
+ * shared-memory transport decodes a private copy of the fixed part while the
+ * data stays in place.
+ */
+int vsm_wire_decode_op_parts(const uint8_t *fixed, const uint8_t *data, size_t data_len,
+			     struct vsm_wire_op *m);
+int vsm_wire_decode_shm_setup(const uint8_t *p, size_t len, struct vsm_wire_shm_setup *m);
 int vsm_wire_decode_status(const uint8_t *p, size_t len, struct vsm_wire_status *m);
 
 /*
@@ -288,6 +312,7 @@ size_t vsm_wire_encode_u64(uint8_t *buf, size_t cap, uint64_t v);
 size_t vsm_wire_encode_u32(uint8_t *buf, size_t cap, uint32_t v);
 size_t vsm_wire_encode_op(uint8_t *buf, size_t cap, const struct vsm_wire_op *m);
 size_t vsm_wire_encode_status(uint8_t *buf, size_t cap, const struct vsm_wire_status *m);
+size_t vsm_wire_encode_shm_setup(uint8_t *buf, size_t cap, const struct vsm_wire_shm_setup *m);
 
 /* Payload size the encoder needs, for sizing buffers up front. */
 size_t vsm_wire_session_size(const struct vsm_wire_session *m);

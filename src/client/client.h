@@ -12,6 +12,10 @@
  * its own id, or vsm_poll() for asynchronous ones. Asynchronous completions
  * that arrive while a synchronous call waits are queued on doneq (a ring of
  * slot indices, also of nslots entries) for the next vsm_poll().
+ *
+ * The same table serves both transports. On a stream the request bytes go
+ * through sbuf/rbuf; over shared memory (shm.c) they sit in the region's data
+ * area, and a slot also records the data-area space its request holds.
  */
 #ifndef VSM_CLIENT_CLIENT_H
 #define VSM_CLIENT_CLIENT_H
@@ -41,7 +45,20 @@ struct vsm_slot {
 	uint8_t state;
 	uint8_t sync;	 /* reaped by the synchronous caller, not vsm_poll */
 	uint8_t discard; /* payload is not wanted, only its length */
+
+	/* shm only */
+	uint8_t copy_out; /* copy the result from out_off to out on completion */
+	uint8_t wipe;	  /* wipe the request bytes on completion (they hold a key) */
+	int32_t block;	  /* vsm_shm_alloc block whose headroom the request uses, or -1 */
+	uint32_t chunk;	  /* first data-area chunk the request holds */
+	uint32_t nchunks; /* 0: none */
+	uint32_t req_off; /* request payload in the data area */
+	uint32_t req_len;
+	uint32_t out_off; /* where vsmd writes the response */
+	uint32_t out_cap; /* as offered in the SQE */
 };
+
+struct vsm_shm;
 
 struct vsm_client {
 	int fd;
@@ -66,6 +83,8 @@ struct vsm_client {
 	size_t rcap;
 	size_t rhead;
 	size_t rlen;
+
+	struct vsm_shm *shm; /* NULL: a stream connection */
 };
 
 /* io.c */
@@ -100,5 +119,29 @@ VSM_HIDDEN uint64_t vsm_req_commit(struct vsm_client *c, const struct vsm_req *r
 VSM_HIDDEN int vsm_req_wait(struct vsm_client *c, uint64_t id, size_t *out_len);
 VSM_HIDDEN int vsm_encode_op(struct vsm_client *c, const struct vsm_op *op, void *out,
 			     size_t out_cap, void *user_data, uint8_t sync, uint64_t *id);
+
+/* connect.c: send or receive exactly len bytes on a non-blocking socket by deadline. */
+VSM_HIDDEN int vsm_conn_xfer(int fd, uint8_t *buf, size_t len, int out, int64_t deadline);
+VSM_HIDDEN int vsm_conn_wait(int fd, short events, int64_t deadline);
+VSM_HIDDEN int64_t vsm_now_ms(void);
+
+/*
+ * shm.c: the shared-memory transport. attach runs SHM_SETUP on a connection
+ * that has finished HELLO and maps the region; the others are the shm forms
+ * of the stream functions above, which call them when c->shm is set.
+ */
+VSM_HIDDEN int vsm_shm_attach(struct vsm_client *c);
+VSM_HIDDEN void vsm_shm_detach(struct vsm_client *c);
+VSM_HIDDEN int vsm_shm_flush(struct vsm_client *c);
+VSM_HIDDEN int vsm_shm_read(struct vsm_client *c, int timeout_ms);
+/* Give back what a request still holds (connection died). */
+VSM_HIDDEN void vsm_shm_release(struct vsm_client *c, struct vsm_slot *s);
+VSM_HIDDEN uint8_t *vsm_shm_begin(struct vsm_client *c, const struct vsm_req *r, int *rc);
+VSM_HIDDEN uint64_t vsm_shm_commit(struct vsm_client *c, const struct vsm_req *r);
+VSM_HIDDEN int vsm_shm_encode_op(struct vsm_client *c, const struct vsm_wire_op *m, void *out,
+				 size_t out_cap, void *user_data, uint8_t sync, uint64_t *id);
+VSM_HIDDEN int vsm_shm_submit_nop(struct vsm_client *c, const void *buf, size_t len, void *out,
+				  size_t out_cap, void *user_data, uint8_t sync, uint8_t discard,
+				  uint64_t *id);
 
 #endif

@@ -4,6 +4,8 @@
  *   unix:PATH          a unix stream socket
  *   tcp:HOST[:PORT]    HOST is a name, an IPv4 address or [IPv6]; port 7300
  *   vsock:CID[:PORT]   CID is decimal, "host" (2) or "local" (1); port 7300
+ *   shm:[PATH]         vsmd's unix socket (default VSM_DEFAULT_SOCKET), over
+ *                      which a shared-memory region is set up
  *   PATH               anything without a scheme is a unix socket path
  * A word of letters before the first ':' is a scheme, so "foo:bar" is an
  * unknown scheme (-EINVAL) rather than a relative path; write "./foo:bar".
@@ -162,13 +164,20 @@ int vsm_uri_parse(const char *uri, struct vsm_uri *u)
 		return parse_tcp(colon + 1, u);
 	if (slen == 5 && !memcmp(uri, "vsock", 5))
 		return parse_vsock(colon + 1, u);
+	if (slen == 3 && !memcmp(uri, "shm", 3)) {
+		int rc = parse_path(colon[1] ? colon + 1 : VSM_DEFAULT_SOCKET, u);
+
+		if (rc == 0)
+			u->kind = VSM_URI_SHM;
+		return rc;
+	}
 	return -EINVAL;
 }
 
 int vsm_uri_sockaddr(const struct vsm_uri *u, struct sockaddr_storage *ss, socklen_t *len)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (u->kind == VSM_URI_UNIX) {
+	if (u->kind == VSM_URI_UNIX || u->kind == VSM_URI_SHM) {
 		struct sockaddr_un *sun = (struct sockaddr_un *)ss;
 		size_t n = strlen(u->path);
 
@@ -201,6 +210,8 @@ const char *vsm_uri_scheme(const struct vsm_uri *u)
 		return "tcp";
 	case VSM_URI_VSOCK:
 		return "vsock";
+	case VSM_URI_SHM:
+		return "shm";
 	}
 	return "?";
 }

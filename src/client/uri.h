@@ -17,6 +17,7 @@ enum vsm_uri_kind {
 	VSM_URI_UNIX = 1,
 	VSM_URI_TCP,
 	VSM_URI_VSOCK,
+	VSM_URI_SHM, /* vsmd's unix socket, then a shared-memory region */
 };
 
 #define VSM_URI_PATH_MAX 4096
@@ -24,7 +25,7 @@ enum vsm_uri_kind {
 
 struct vsm_uri {
 	enum vsm_uri_kind kind;
-	char path[VSM_URI_PATH_MAX]; /* unix */
+	char path[VSM_URI_PATH_MAX]; /* unix, shm */
 	char host[VSM_URI_HOST_MAX]; /* tcp: name or address, without [] */
 	uint32_t port;		     /* tcp (1..65535), vsock */
 	uint32_t cid;		     /* vsock */
@@ -38,14 +39,14 @@ struct vsm_uri {
 VSM_HIDDEN int vsm_uri_parse(const char *uri, struct vsm_uri *u);
 
 /*
- * Socket address of a unix or vsock URI. Returns 0, -ENAMETOOLONG for a unix
- * path longer than sun_path holds, or -EINVAL for a TCP URI (those go through
- * getaddrinfo).
+ * Socket address of a unix, shm or vsock URI. Returns 0, -ENAMETOOLONG for a
+ * unix path longer than sun_path holds, or -EINVAL for a TCP URI (those go
+ * through getaddrinfo).
  */
 VSM_HIDDEN int vsm_uri_sockaddr(const struct vsm_uri *u, struct sockaddr_storage *ss,
 				socklen_t *len);
 
-/* The scheme of a parsed URI: "unix", "tcp" or "vsock". */
+/* The scheme of a parsed URI: "unix", "tcp", "vsock" or "shm". */
 VSM_HIDDEN const char *vsm_uri_scheme(const struct vsm_uri *u);
 
 #endif

@@ -29,6 +29,7 @@ void vsm_config_defaults(struct vsm_config *c)
 	c->limits.max_inflight = 256;
 	c->limits.max_msg = 1024 * 1024;
 	c->limits.max_conns = 64;
+	c->limits.shm_spin_us = 50;
 }
 
 struct parse_ctx {
@@ -97,6 +98,7 @@ enum {
 	LIM_OPS_BURST = 32,
 	LIM_BPS = 64,
 	LIM_BPS_BURST = 128,
+	LIM_SPIN = 256,
 };
 
 static int parse_u64(const char *v, uint64_t *out)
@@ -137,6 +139,10 @@ static int parse_limit(const char *name, const char *v, struct vsm_limits *l, un
 	if (!strcmp(name, "max_conns")) {
 		*set |= LIM_CONNS;
 		return parse_u32(v, 1, 65536, &l->max_conns, 10) ? -1 : 1;
+	}
+	if (!strcmp(name, "shm_spin_us")) {
+		*set |= LIM_SPIN;
+		return parse_u32(v, 0, 1000000, &l->shm_spin_us, 10) ? -1 : 1;
 	}
 	static const struct {
 		const char *name;
@@ -330,6 +336,8 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 			t->limits.max_msg = c->limits.max_msg;
 		if (!(t->limits_set & LIM_CONNS))
 			t->limits.max_conns = c->limits.max_conns;
+		if (!(t->limits_set & LIM_SPIN))
+			t->limits.shm_spin_us = c->limits.shm_spin_us;
 		if (!(t->limits_set & LIM_OPS))
 			t->limits.throttle_ops = c->limits.throttle_ops;
 		if (!(t->limits_set & LIM_OPS_BURST))
@@ -372,6 +380,7 @@ static void print_limits(FILE *f, const struct vsm_limits *l)
 {
 	fprintf(f, "max_sessions = %u\nmax_inflight = %u\nmax_msg = %u\nmax_conns = %u\n",
 		l->max_sessions, l->max_inflight, l->max_msg, l->max_conns);
+	fprintf(f, "shm_spin_us = %u\n", l->shm_spin_us);
 	fprintf(f,
 		"throttle_ops = %llu\nthrottle_ops_burst = %llu\nthrottle_bps = %llu\n"
 		"throttle_bps_burst = %llu\n",

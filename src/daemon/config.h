@@ -19,6 +19,7 @@ struct vsm_limits {
 	uint32_t max_inflight;
 	uint32_t max_msg;
 	uint32_t max_conns;
+	uint32_t shm_spin_us; /* shared memory: poll this long after the last request; 0 = never */
 	/* QoS (src/daemon/qos.h); 0 = unlimited, burst 0 = a tenth of the rate */
 	uint64_t throttle_ops;
 	uint64_t throttle_ops_burst;

@@ -9,6 +9,7 @@
 #include "daemon/admin.h"
 #include "daemon/log.h"
 #include "daemon/qos.h"
+#include "transport/shm.h"
 
 #define RX_INITIAL (64u * 1024u)
 #define TX_INITIAL (64u * 1024u)
@@ -39,6 +40,8 @@ struct vsm_conn *vsm_conn_new(int fd, struct vsm_tenant *t, const char *peer)
 	c->tx_cap = TX_INITIAL;
 	c->fd = fd;
 	c->t = t;
+	/* Shared memory needs fd passing: the unix listener turns it on. */
+	c->ps.offer = VSM_FEAT__ALL & ~VSM_FEAT_SHM;
 	c->kick_gen = atomic_load(&t->kick_gen);
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	return c;
@@ -55,6 +58,7 @@ static void settle_inflight(struct vsm_conn *c)
 void vsm_conn_free(struct vsm_conn *c)
 {
 	settle_inflight(c);
+	vsm_shm_destroy(c->shm);
 	/* Close first: once the count says the tenant is gone, so is the socket. */
 	if (c->fd >= 0)
 		close(c->fd);
@@ -149,7 +153,7 @@ static uint64_t qos_cost(const struct vsm_wire_hdr *h, const uint8_t *payload)
 	return h->len;
 }
 
-static bool qos_gate(struct vsm_conn *c, uint64_t len, uint64_t now, uint64_t *waited)
+bool vsm_conn_qos_wait(struct vsm_conn *c, uint64_t len, uint64_t now, uint64_t *waited)
 {
 	struct vsm_qos *q = &c->t->qos;
 	if (!vsm_qos_limited(q)) {
@@ -179,6 +183,63 @@ static bool qos_gate(struct vsm_conn *c, uint64_t len, uint64_t now, uint64_t *w
 	c->qos_prev_at = c->qos_at;
 	c->qos_at = 0;
 	return false;
+}
+
+/*
+ * SHM_SETUP: make this connection's region and hand it over. It is the one
+ * request that does I/O beyond bytes (three descriptors go with the
+ * response), so the connection handles it rather than dispatch.
+ */
+static size_t shm_setup(struct vsm_conn *c, const struct vsm_wire_hdr *h, const uint8_t *p,
+			uint8_t *out, size_t cap, bool *close_after, struct vsm_req_info *ri)
+{
+	struct vsm_tenant *t = c->t;
+	struct vsm_wire_shm_setup m;
+	int st = VSM_S_OK, detail = VSM_D_NONE;
+	size_t len = 0;
+
+	*ri = (struct vsm_req_info){VSM_STAT_SVC_NONE, VSM_K_SHM_SETUP, VSM_S_OK, 0, 0, NULL};
+	*close_after = false;
+	if (!c->ps.hello_done) {
+		st = VSM_S_BADMSG;
+		detail = VSM_D_NO_HELLO;
+		*close_after = true;
+	} else if (vsm_wire_decode_shm_setup(p, h->len, &m) != VSM_S_OK) {
+		st = VSM_S_BADMSG;
+		detail = VSM_D_PROTOCOL;
+		*close_after = true;
+	} else if (!(c->ps.features & VSM_FEAT_SHM)) {
+		st = VSM_S_NOTSUPP; /* not a unix socket, or not negotiated */
+	} else if (c->shm) {
+		st = VSM_S_BADMSG; /* one region per connection */
+		detail = VSM_D_BAD_OP;
+	} else {
+		char err[160];
+		uint8_t algs[VSM_ALG__MAX / 8];
+		vsm_router_algs(algs);
+		c->shm = vsm_shm_create(m.entries, m.data_size, t->limits.max_msg, t->name, algs,
+					err, sizeof(err));
+		if (!c->shm) {
+			log_warn("tenant %s (%s): shm setup refused: %s", t->name, c->peer, err);
+			st = VSM_S_NOTSUPP;
+		} else {
+			struct vsm_wire_shm_setup r = {c->shm->entries, c->shm->data_size, 0};
+			len = vsm_wire_encode_shm_setup(out + VSM_WIRE_HDR_LEN,
+							cap - VSM_WIRE_HDR_LEN, &r);
+			c->pass_fds[0] = c->shm->memfd;
+			c->pass_fds[1] = c->shm->sq_efd;
+			c->pass_fds[2] = c->shm->cq_efd;
+			c->n_pass_fds = 3;
+			log_info("tenant %s (%s): shared memory: %u entries, %u KiB data", t->name,
+				 c->peer, r.entries, r.data_size >> 10);
+		}
+	}
+	atomic_fetch_add_explicit(&t->ops, 1, memory_order_relaxed);
+	if (st != VSM_S_OK)
+		atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
+	ri->status = st;
+	ri->bytes_out = len;
+	return vsm_dispatch_frame(out, cap, h->op, h->id, st, detail, len);
 }
 
 enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
@@ -256,7 +317,8 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		uint64_t now = 0, qos_wait = 0;
 		if (vsm_dispatch_metered(h.op) && (c->qos_at || vsm_qos_limited(&t->qos))) {
 			now = vsm_mono_ns();
-			if (qos_gate(c, qos_cost(&h, p + VSM_WIRE_HDR_LEN), now, &qos_wait)) {
+			if (vsm_conn_qos_wait(c, qos_cost(&h, p + VSM_WIRE_HDR_LEN), now,
+					      &qos_wait)) {
 				st = VSM_CONN_QOS;
 				break;
 			}
@@ -272,8 +334,11 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget)
 		struct vsm_req_info ri;
 		if (!now)
 			now = vsm_mono_ns();
-		size_t n = vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap, &close_after,
-					&ri);
+		size_t n = h.op == VSM_MSG_SHM_SETUP
+				   ? shm_setup(c, &h, p + VSM_WIRE_HDR_LEN, out, cap, &close_after,
+					       &ri)
+				   : vsm_dispatch(t, &c->ps, &h, p + VSM_WIRE_HDR_LEN, out, cap,
+						  &close_after, &ri);
 		uint64_t took = vsm_mono_ns() - now;
 		spent += took;
 		vsm_stats_record(t->stats, &ri, took, qos_wait);

@@ -43,6 +43,14 @@ struct vsm_conn {
 							       reservation was made under */
 	bool active;					    /* on the worker's active list */
 	struct vsm_conn *next_active;
+
+	/* Shared-memory binding (SHM_SETUP on a unix-socket connection). */
+	bool is_unix;
+	struct vsm_shm *shm;
+	bool shm_watched;	/* its SQ doorbell is in the worker's epoll */
+	uint64_t shm_last_work; /* for adaptive polling */
+	int pass_fds[3];	/* to send with the next bytes (SCM_RIGHTS) */
+	unsigned n_pass_fds;
 	struct vsm_conn *prev, *next; /* all connections of the worker */
 };
 
@@ -75,6 +83,13 @@ enum vsm_conn_state vsm_conn_process(struct vsm_conn *c, unsigned budget);
  * running it (drain deadline). Returns how many were answered.
  */
 size_t vsm_conn_refuse(struct vsm_conn *c, int status, int detail);
+
+/*
+ * QoS for the request at the head of this connection (stream or ring),
+ * costing `cost` bytes. Returns true if it must wait until c->wake_at;
+ * otherwise *waited is how long it was held back.
+ */
+bool vsm_conn_qos_wait(struct vsm_conn *c, uint64_t cost, uint64_t now, uint64_t *waited);
 
 /* Call after sending n bytes of tx. */
 void vsm_conn_sent(struct vsm_conn *c, size_t n);

@@ -65,6 +65,12 @@ size_t vsm_dispatch_out_need(const struct vsm_tenant *t, const struct vsm_wire_h
 	return VSM_WIRE_HDR_LEN + (size_t)need;
 }
 
+size_t vsm_dispatch_frame(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int status,
+			  int detail, size_t payload_len)
+{
+	return frame(out, cap, op, id, status, detail, payload_len);
+}
+
 size_t vsm_dispatch_error(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int status,
 			  int detail)
 {
@@ -88,7 +94,7 @@ static int do_hello(struct vsm_tenant *t, struct vsm_proto *ps, const uint8_t *p
 	}
 	struct vsm_wire_hello_resp r = {0};
 	r.version = VSM_WIRE_VERSION;
-	r.features = m.features & VSM_FEAT__ALL;
+	r.features = m.features & ps->offer;
 	r.max_msg = t->limits.max_msg;
 	r.max_inflight = t->limits.max_inflight;
 	r.max_sessions = t->limits.max_sessions;
@@ -141,14 +147,10 @@ static int do_session_destroy(struct vsm_tenant *t, const uint8_t *p, uint32_t l
 	return vsm_session_remove(t, handle);
 }
 
-static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t *p, uint32_t len,
-		 uint8_t *body, size_t cap, size_t *out_len, int *detail, struct vsm_req_info *ri)
+static int run_op(struct vsm_tenant *t, const struct vsm_proto *ps, const struct vsm_wire_op *mp,
+		  uint8_t *body, size_t cap, size_t *out_len, int *detail, struct vsm_req_info *ri)
 {
-	struct vsm_wire_op m;
-	if (vsm_wire_decode_op(p, len, &m) != VSM_S_OK) {
-		*detail = VSM_D_PROTOCOL;
-		return VSM_S_BADMSG;
-	}
+	const struct vsm_wire_op m = *mp;
 	ri->kind = (int)m.op - VSM_OP_ENCRYPT + VSM_K_ENCRYPT;
 	ri->bytes_in = (uint64_t)m.src_len + m.aad_len;
 	if ((m.flags & VSM_OPF_MORE) && !(ps->features & VSM_FEAT_MULTIPART)) {
@@ -180,6 +182,18 @@ static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t
 		*out_len = 0;
 	}
 	return st;
+}
+
+static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t *p, uint32_t len,
+		 uint8_t *body, size_t cap, size_t *out_len, int *detail, struct vsm_req_info *ri)
+{
+	struct vsm_wire_op m;
+	if (vsm_wire_decode_op(p, len, &m) != VSM_S_OK) {
+		ri->kind = VSM_K_INVALID;
+		*detail = VSM_D_PROTOCOL;
+		return VSM_S_BADMSG;
+	}
+	return run_op(t, ps, &m, body, cap, out_len, detail, ri);
 }
 
 static int do_random(const uint8_t *p, uint32_t len, uint8_t *body, size_t cap, size_t *out_len,
@@ -237,16 +251,76 @@ static const uint8_t msg_kind[VSM_MSG__MAX] = {
 	[VSM_MSG_RANDOM] = VSM_K_RANDOM,
 	[VSM_MSG_STATUS] = VSM_K_STATUS,
 	[VSM_MSG_NOP] = VSM_K_NOP,
+	[VSM_MSG_SHM_SETUP] = VSM_K_SHM_SETUP,
 };
+
+static void request_init(struct vsm_req_info *ri, uint16_t msg, uint32_t len)
+{
+	ri->svc = VSM_STAT_SVC_NONE;
+	ri->engine = NULL;
+	ri->kind = msg > 0 && msg < VSM_MSG__MAX ? msg_kind[msg] : VSM_K_INVALID;
+	ri->bytes_in = msg == VSM_MSG_NOP ? len : 0;
+}
+
+/* Count the outcome; decides what a failed request may still return. */
+static size_t request_done(struct vsm_tenant *t, uint64_t id, uint16_t msg, int st, int detail,
+			   size_t out_len, struct vsm_req_info *ri)
+{
+	if (st != VSM_S_OK) {
+		if (!(st == VSM_S_NOSPC && detail == VSM_D_OUTPUT_SPACE))
+			out_len = 0;
+		atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
+		log_debug("tenant %s: %s id=%llu -> %s/%s", t->name,
+			  msg == VSM_MSG_OP ? "op" : "request", (unsigned long long)id,
+			  vsm_status_name(st), vsm_detail_name(detail));
+	}
+	atomic_fetch_add_explicit(&t->ops, 1, memory_order_relaxed);
+	ri->status = st;
+	ri->bytes_out = out_len;
+	return out_len;
+}
+
+int vsm_dispatch_shm(struct vsm_tenant *t, struct vsm_proto *ps, uint64_t id, uint16_t msg,
+		     const uint8_t *payload, uint32_t len, const struct vsm_wire_op *op,
+		     uint8_t *body, size_t cap, size_t *out_len, int *detail,
+		     struct vsm_req_info *ri)
+{
+	int st;
+	request_init(ri, msg, len);
+	*out_len = 0;
+	*detail = VSM_D_NONE;
+	if (cap > t->limits.max_msg)
+		cap = t->limits.max_msg;
+	switch (msg) {
+	case VSM_MSG_SESSION_CREATE:
+		st = do_session_create(t, payload, len, body, cap, out_len, detail, &ri->svc);
+		break;
+	case VSM_MSG_SESSION_DESTROY:
+		st = do_session_destroy(t, payload, len, detail);
+		break;
+	case VSM_MSG_OP:
+		st = run_op(t, ps, op, body, cap, out_len, detail, ri);
+		break;
+	case VSM_MSG_RANDOM:
+		st = do_random(payload, len, body, cap, out_len, detail);
+		break;
+	case VSM_MSG_STATUS:
+		st = do_status(t, len, body, cap, out_len, detail);
+		break;
+	default: /* HELLO, SHM_SETUP and NOP are the transport's own */
+		st = VSM_S_BADMSG;
+		*detail = VSM_D_PROTOCOL;
+		break;
+	}
+	*out_len = request_done(t, id, msg, st, *detail, *out_len, ri);
+	return st;
+}
 
 size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm_wire_hdr *h,
 		    const uint8_t *payload, uint8_t *out, size_t cap, bool *close_after,
 		    struct vsm_req_info *ri)
 {
-	ri->svc = VSM_STAT_SVC_NONE;
-	ri->engine = NULL;
-	ri->kind = h->op > 0 && h->op < VSM_MSG__MAX ? msg_kind[h->op] : VSM_K_INVALID;
-	ri->bytes_in = h->op == VSM_MSG_NOP ? h->len : 0;
+	request_init(ri, h->op, h->len);
 	if (cap < VSM_WIRE_HDR_LEN)
 		return 0;
 	uint8_t *body = out + VSM_WIRE_HDR_LEN;
@@ -309,16 +383,6 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 	/* A malformed body is a protocol break too: the stream may be desynchronised. */
 	if (st == VSM_S_BADMSG && detail == VSM_D_PROTOCOL)
 		*close_after = true;
-	if (st != VSM_S_OK) {
-		if (!(st == VSM_S_NOSPC && detail == VSM_D_OUTPUT_SPACE))
-			out_len = 0;
-		atomic_fetch_add_explicit(&t->errors, 1, memory_order_relaxed);
-		log_debug("tenant %s: %s id=%llu -> %s/%s", t->name,
-			  h->op == VSM_MSG_OP ? "op" : "request", (unsigned long long)h->id,
-			  vsm_status_name(st), vsm_detail_name(detail));
-	}
-	atomic_fetch_add_explicit(&t->ops, 1, memory_order_relaxed);
-	ri->status = st;
-	ri->bytes_out = out_len;
+	out_len = request_done(t, h->id, h->op, st, detail, out_len, ri);
 	return frame(out, cap, h->op, h->id, st, detail, out_len);
 }

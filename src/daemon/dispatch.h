@@ -15,6 +15,7 @@
 #include "daemon/tenant.h"
 
 struct vsm_proto {
+	uint32_t offer; /* features this transport can give (HELLO intersects) */
 	bool hello_done;
 	uint16_t version;
 	uint32_t features;
@@ -42,11 +43,27 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 		    const uint8_t *payload, uint8_t *out, size_t cap, bool *close_after,
 		    struct vsm_req_info *ri);
 
+/*
+ * The shared-memory transport's entry: payload is private memory (for OP
+ * only the data part may be shared; op is the decoded private copy of its
+ * fixed part). Writes the response payload to body (cap bytes), counts the
+ * request, and returns its status. HELLO, SHM_SETUP and NOP belong to the
+ * transport and are refused here.
+ */
+int vsm_dispatch_shm(struct vsm_tenant *t, struct vsm_proto *ps, uint64_t id, uint16_t msg,
+		     const uint8_t *payload, uint32_t len, const struct vsm_wire_op *op,
+		     uint8_t *body, size_t cap, size_t *out_len, int *detail,
+		     struct vsm_req_info *ri);
+
 /* Requests QoS charges: the data path, not the control messages. */
 static inline bool vsm_dispatch_metered(uint16_t op)
 {
 	return op == VSM_MSG_OP || op == VSM_MSG_NOP || op == VSM_MSG_RANDOM;
 }
+
+/* Header for a response of payload_len bytes already at out + VSM_WIRE_HDR_LEN. */
+size_t vsm_dispatch_frame(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int status,
+			  int detail, size_t payload_len);
 
 /* A response frame with no payload (errors the caller detects itself). */
 size_t vsm_dispatch_error(uint8_t *out, size_t cap, uint16_t op, uint64_t id, int status,

@@ -359,6 +359,10 @@ int main(int argc, char **argv)
 					vsm_tenant_detach(t);
 					continue;
 				}
+				if (ls[k].kind == VSM_LISTEN_UNIX) {
+					c->is_unix = true;
+					c->ps.offer = VSM_FEAT__ALL;
+				}
 				vsm_workers_adopt(c);
 			}
 		}

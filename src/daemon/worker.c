@@ -13,10 +13,15 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "transport/shm.h"
 
 /* Frames one connection may handle per turn before the next one goes. */
 #define TURN_BUDGET 32
 #define MAX_EVENTS  64
+/* Ring entries a shared-memory connection may complete per turn. */
+#define SHM_TURN_BUDGET 64
+/* Tags an epoll pointer as "the SQ doorbell of this connection" (conns are aligned). */
+#define SHM_TAG 1u
 /* How often a connection held back by its tenant's in-flight limit retries. */
 #define INFLIGHT_RETRY_NS 2000000ull
 /*
@@ -69,6 +74,8 @@ static void conn_close(struct vsm_worker *w, struct vsm_conn *c, const char *why
 {
 	log_debug("tenant %s (%s): connection closed: %s", c->t->name, c->peer, why);
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->shm_watched)
+		epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->shm->sq_efd, NULL);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -108,11 +115,42 @@ static bool do_read(struct vsm_conn *c)
 	return true;
 }
 
+/* Send with descriptors attached (SCM_RIGHTS): the shared-memory handover. */
+static ssize_t send_fds(struct vsm_conn *c)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 3)];
+	} u;
+	struct iovec iov = {c->tx + c->tx_off, c->tx_len - c->tx_off};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	size_t fl = sizeof(int) * c->n_pass_fds;
+	memset(&u, 0, sizeof(u));
+	mh.msg_control = u.buf;
+	mh.msg_controllen = CMSG_SPACE(fl);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(fl);
+	memcpy(CMSG_DATA(cm), c->pass_fds, fl);
+	ssize_t n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (n > 0) {
+		c->n_pass_fds = 0;
+		/* The client has the region now; our mapping keeps it alive. */
+		if (c->shm && c->shm->memfd >= 0) {
+			close(c->shm->memfd);
+			c->shm->memfd = -1;
+		}
+	}
+	return n;
+}
+
 static bool do_write(struct vsm_conn *c)
 {
 	while (c->writable && vsm_conn_tx_pending(c)) {
-		ssize_t n = send(c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n = c->n_pass_fds ? send_fds(c)
+					  : send(c->fd, c->tx + c->tx_off, c->tx_len - c->tx_off,
+						 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			vsm_conn_sent(c, (size_t)n);
 			continue;
@@ -162,6 +200,42 @@ static bool service(struct vsm_worker *w, struct vsm_conn *c, bool *closed)
 		*closed = true;
 		return false;
 	}
+	bool more_shm = false;
+	if (c->shm && !c->closing && !c->n_pass_fds) {
+		/* The handover went out: from now on the ring is live. */
+		if (!c->shm_watched) {
+			struct epoll_event ev = {.events = EPOLLIN,
+						 .data.ptr = (void *)((uintptr_t)c | SHM_TAG)};
+			if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, c->shm->sq_efd, &ev) < 0) {
+				conn_close(w, c, "epoll (shm)");
+				*closed = true;
+				return false;
+			}
+			c->shm_watched = true;
+			c->shm_last_work = vsm_mono_ns();
+		}
+		unsigned done;
+		enum vsm_shm_state ss = vsm_shm_process(c, SHM_TURN_BUDGET, &done);
+		uint64_t now = vsm_mono_ns();
+		if (ss == VSM_SHM_BROKEN) {
+			conn_close(w, c, "shm protocol violation");
+			*closed = true;
+			return false;
+		}
+		if (done)
+			c->shm_last_work = now;
+		if (ss == VSM_SHM_QOS) {
+			if (st == VSM_CONN_IDLE)
+				st = VSM_CONN_QOS;
+		} else if (ss == VSM_SHM_BUDGET) {
+			more_shm = true;
+		} else if (now - c->shm_last_work < (uint64_t)c->t->limits.shm_spin_us * 1000) {
+			/* Adaptive polling: a busy tenant keeps the worker's attention. */
+			more_shm = true;
+		} else {
+			more_shm = !vsm_shm_sleep(c->shm);
+		}
+	}
 	bool blocked = st == VSM_CONN_INFLIGHT || st == VSM_CONN_QOS;
 	if (st == VSM_CONN_INFLIGHT)
 		c->wake_at = vsm_mono_ns() + INFLIGHT_RETRY_NS;
@@ -171,7 +245,7 @@ static bool service(struct vsm_worker *w, struct vsm_conn *c, bool *closed)
 	if (blocked)
 		return false;
 	/* More frames to run, or unread input and room to read it. */
-	return st == VSM_CONN_BUDGET || (st == VSM_CONN_TX_FULL && c->writable) ||
+	return more_shm || st == VSM_CONN_BUDGET || (st == VSM_CONN_TX_FULL && c->writable) ||
 	       (c->readable && !c->eof && vsm_conn_rx_space(c) > 0);
 }
 
@@ -342,6 +416,13 @@ static void *worker_main(void *arg)
 				uint64_t v;
 				if (read(w->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					log_warn("worker %u: eventfd: %s", w->id, strerror(errno));
+				continue;
+			}
+			if ((uintptr_t)evs[i].data.ptr & SHM_TAG) {
+				struct vsm_conn *sc =
+					(void *)((uintptr_t)evs[i].data.ptr & ~(uintptr_t)SHM_TAG);
+				vsm_shm_doorbell(sc->shm);
+				activate(w, sc);
 				continue;
 			}
 			struct vsm_conn *c = evs[i].data.ptr;

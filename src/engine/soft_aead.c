@@ -120,10 +120,17 @@ static int aead_op(struct soft_sess *base, const struct vsm_wire_op *op, uint8_t
 
 	if (op->flags & VSM_OPF_MORE || (op->op != VSM_OP_ENCRYPT && op->op != VSM_OP_DECRYPT))
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
-	if (!iv_len_ok(s->alg, op->iv_len) || op->aad_len > INT_MAX || op->src_len > INT_MAX ||
-	    (!enc && op->src_len < s->tag_len))
+	if (!iv_len_ok(s->alg, op->iv_len) || op->aux_len || op->aad_len > INT_MAX ||
+	    op->src_len > INT_MAX || (!enc && op->src_len < s->tag_len))
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	len = enc ? op->src_len : op->src_len - s->tag_len;
+	/*
+	 * CCM's length field has L = 15 - nonce length bytes: a longer message
+	 * cannot be encoded (SP 800-38C A.1). Refuse it here rather than let
+	 * OpenSSL fail it as an engine error.
+	 */
+	if (ccm && op->iv_len > 11 && (uint64_t)len >> (8 * (15 - op->iv_len)) != 0)
+		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	need = enc ? len + s->tag_len : len;
 	*out_len = need;
 	if (out_cap < need)
@@ -180,7 +187,7 @@ static int tag_len_ok(int alg, size_t t)
 {
 	switch (alg) {
 	case VSM_ALG_AES_GCM:
-		return t >= 4 && t <= 16;
+		return t == 4 || t == 8 || (t >= 12 && t <= 16); /* SP 800-38D 5.2.1.2 */
 	case VSM_ALG_AES_CCM:
 		return t >= 4 && t <= 16 && t % 2 == 0;
 	default:

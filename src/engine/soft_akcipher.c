@@ -19,8 +19,11 @@
  * its EVP_MD_CTX is set up with the key once and re-armed per request with
  * a NULL key, which reuses the provider context.
  *
+ * RSA PKCS#1 v1.5 decryption uses implicit rejection (rsa_pkcs1_decrypt):
+ * OpenSSL 3.0's own padding check is a Bleichenbacher oracle.
+ *
  * What still allocates per request is inside OpenSSL 3.0 (bignum and EC
- * arithmetic, EVP_DigestInit_ex2, Ed25519's internal SHA-512): see
+ * arithmetic, EVP_DigestInit_ex2, HMAC, Ed25519's internal SHA-512): see
  * docs/algorithms.md, "Per-request allocations".
  */
 #include <stdlib.h>
@@ -32,6 +35,7 @@
 #include <openssl/err.h>
 #include <openssl/params.h>
 #include <openssl/rsa.h>
+#include <openssl/sha.h>
 
 #include "engine/soft.h"
 
@@ -60,15 +64,23 @@ struct ak_sess {
 	EVP_MD_CTX *ed[2];		/* Ed25519 [0] verify, [1] sign; keyed on first use */
 	uint8_t z[32];			/* SM2: Z from the user id and the public key */
 	struct vsm_soft_sm2x *x;	/* SM2 on an explicit-parameter curve */
+	EVP_MAC_CTX *ir_mac;		/* RSA PKCS#1 decrypt: HMAC-SHA256 for implicit rejection */
+	uint8_t ir_dhash[SHA256_DIGEST_LENGTH]; /* SHA-256 of d, the HMAC key of the KDK */
 };
+
+static EVP_MAC *hmac;
 
 int vsm_soft_akcipher_init(void)
 {
+	/* Without HMAC, PKCS#1 v1.5 decryption sessions are refused (NOTSUPP). */
+	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	return 0;
 }
 
 void vsm_soft_akcipher_fini(void)
 {
+	EVP_MAC_free(hmac);
+	hmac = NULL;
 }
 
 void vsm_soft_akcipher_algs(uint8_t *bitmap)
@@ -90,6 +102,8 @@ static void ak_free(struct soft_sess *base)
 	EVP_MD_CTX_free(s->ed[1]);
 	EVP_PKEY_free(s->pkey); /* private key material is cleared by OpenSSL */
 	vsm_soft_sm2x_free(s->x);
+	EVP_MAC_CTX_free(s->ir_mac);
+	OPENSSL_cleanse(s->ir_dhash, sizeof(s->ir_dhash));
 	OPENSSL_clear_free(s->aux, s->aux_len);
 	free(s);
 }
@@ -273,7 +287,11 @@ static EVP_PKEY_CTX *ak_ctx(struct ak_sess *s, int opc)
 		break;
 	}
 	if (ok && s->alg == VSM_ALG_RSA) {
-		ok = EVP_PKEY_CTX_set_rsa_padding(c, rsa_pad(s->pad)) > 0;
+		/* PKCS#1 v1.5 decryption checks its padding itself (rsa_pkcs1_decrypt). */
+		int pad = opc == VSM_OP_DECRYPT && s->pad == VSM_PAD_PKCS1 ? RSA_NO_PADDING
+									   : rsa_pad(s->pad);
+
+		ok = EVP_PKEY_CTX_set_rsa_padding(c, pad) > 0;
 		if (ok && (opc == VSM_OP_SIGN || opc == VSM_OP_VERIFY))
 			ok = EVP_PKEY_CTX_set_signature_md(c, s->md) > 0;
 		if (ok && s->pad == VSM_PAD_PSS)
@@ -366,8 +384,6 @@ static int ak_sign(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out
 	EVP_PKEY_CTX *c;
 	int rc;
 
-	if (!s->has_priv)
-		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
 	if (out_cap < s->max_out) {
 		*out_len = s->max_out;
 		return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
@@ -468,6 +484,174 @@ static int ak_encrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *
 	return VSM_S_OK;
 }
 
+/*
+ * Constant-time helpers in OpenSSL's formulation (include/internal/constant_time.h,
+ * which OpenSSL does not install). Masks are all ones (true) or all zeros.
+ * The empty asm keeps the compiler from turning a select back into a branch.
+ */
+static inline unsigned ct_barrier(unsigned a)
+{
+	__asm__("" : "+r"(a));
+	return a;
+}
+
+static inline unsigned ct_msb(unsigned a)
+{
+	return 0u - (a >> (sizeof(a) * 8 - 1));
+}
+
+static inline unsigned ct_is_zero(unsigned a)
+{
+	return ct_msb(~a & (a - 1));
+}
+
+static inline unsigned ct_eq(unsigned a, unsigned b)
+{
+	return ct_is_zero(a ^ b);
+}
+
+static inline unsigned ct_lt(unsigned a, unsigned b)
+{
+	return ct_msb(a ^ ((a ^ b) | ((a - b) ^ b)));
+}
+
+static inline unsigned ct_ge(unsigned a, unsigned b)
+{
+	return ~ct_lt(a, b);
+}
+
+static inline unsigned ct_select(unsigned mask, unsigned a, unsigned b)
+{
+	mask = ct_barrier(mask);
+	return (mask & a) | (~mask & b);
+}
+
+/*
+ * Implicit rejection for RSA PKCS#1 v1.5 decryption, as specified by
+ * draft-irtf-cfrg-rsa-guidance and implemented by OpenSSL 3.2+
+ * (ossl_rsa_padding_check_PKCS1_type_2, ossl_rsa_prf): the same derivation,
+ * so a move to OpenSSL's own code later gives the same answers and does not
+ * itself become an oracle.
+ *
+ *   KDK   = HMAC-SHA256(key = SHA-256(d as k big-endian bytes), C)
+ *   PRF(label, L bits) = HMAC-SHA256(KDK, i_be16 || label || L_be16), i = 0, 1, ...
+ *   synthetic message  = PRF("message", 8k)
+ *   synthetic length   = the last of 128 16-bit PRF("length", 2048) values,
+ *                        masked to the bit width of k - 10, that is < k - 10
+ *
+ * A ciphertext whose padding is bad, or whose message does not fit dst_len,
+ * decrypts to the last "synthetic length" bytes of the synthetic message:
+ * deterministic for (key, ciphertext), unpredictable without d. The status
+ * is OK either way, so nothing a client sees depends on padding validity.
+ */
+#define IR_LEN_TRIES 128
+
+static int ir_prf(EVP_MAC_CTX *m, const uint8_t kdk[SHA256_DIGEST_LENGTH], const char *label,
+		  uint8_t *out, size_t len)
+{
+	uint8_t blk[SHA256_DIGEST_LENGTH], be[2], bits[2];
+	size_t bl = 0;
+	int ok = 1;
+
+	/* The draft counts the output in bits, in 16 bits: k <= 1024 bytes fits. */
+	bits[0] = (uint8_t)((len * 8) >> 8);
+	bits[1] = (uint8_t)(len * 8);
+	for (size_t pos = 0, i = 0; ok && pos < len; pos += sizeof(blk), i++) {
+		be[0] = (uint8_t)(i >> 8);
+		be[1] = (uint8_t)i;
+		ok = EVP_MAC_init(m, kdk, SHA256_DIGEST_LENGTH, NULL) && EVP_MAC_update(m, be, 2) &&
+		     EVP_MAC_update(m, (const uint8_t *)label, strlen(label)) &&
+		     EVP_MAC_update(m, bits, 2) && EVP_MAC_final(m, blk, &bl, sizeof(blk)) &&
+		     bl == sizeof(blk);
+		if (ok)
+			memcpy(out + pos, blk, len - pos < bl ? len - pos : bl);
+	}
+	OPENSSL_cleanse(blk, sizeof(blk));
+	return ok;
+}
+
+static int rsa_pkcs1_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out,
+			     size_t out_cap, size_t *out_len, int *detail)
+{
+	uint8_t em[RSA_MAX_BITS / 8], syn[RSA_MAX_BITS / 8], kdk[SHA256_DIGEST_LENGTH];
+	uint8_t lens[IR_LEN_TRIES * 2];
+	size_t k = s->max_out, n = sizeof(em), kl = 0, i, j;
+	unsigned tlen, max_sep, mask, syn_len = 0, good, found = 0, zero_index = 0, msg_index;
+	EVP_PKEY_CTX *c = ak_ctx(s, VSM_OP_DECRYPT);
+	int rc = VSM_S_OK;
+
+	/* The caller checked src_len == k; k is at most RSA_MAX_BITS / 8. */
+	if (!c || k > sizeof(em) || k < 11 || !s->ir_mac)
+		return vsm_soft_engine_err(detail);
+	/*
+	 * Raw RSA (blinded by OpenSSL). It fails only for a ciphertext not below
+	 * the modulus, which anyone can check without the key: no oracle.
+	 */
+	if (EVP_PKEY_decrypt(c, em, &n, op->src, op->src_len) <= 0 || n != k) {
+		ERR_clear_error();
+		OPENSSL_cleanse(em, sizeof(em));
+		return soft_fail(detail, VSM_S_BADMSG, VSM_D_AUTH_FAILED);
+	}
+	/* KDK over the ciphertext, before out (which may alias src) is written. */
+	if (!EVP_MAC_init(s->ir_mac, s->ir_dhash, sizeof(s->ir_dhash), NULL) ||
+	    !EVP_MAC_update(s->ir_mac, op->src, op->src_len) ||
+	    !EVP_MAC_final(s->ir_mac, kdk, &kl, sizeof(kdk)) || kl != sizeof(kdk) ||
+	    !ir_prf(s->ir_mac, kdk, "message", syn, k) ||
+	    !ir_prf(s->ir_mac, kdk, "length", lens, sizeof(lens))) {
+		rc = vsm_soft_engine_err(detail);
+		goto out;
+	}
+
+	/*
+	 * Synthetic length: 128 tries avoid both the bias and the timing of a
+	 * modular reduction; all 128 failing (2^-128) leaves 0.
+	 */
+	mask = max_sep = (unsigned)k - 2 - 8;
+	mask |= mask >> 1;
+	mask |= mask >> 2;
+	mask |= mask >> 4;
+	mask |= mask >> 8;
+	for (i = 0; i < sizeof(lens); i += 2) {
+		unsigned cand = ((unsigned)lens[i] << 8 | lens[i + 1]) & mask;
+
+		syn_len = ct_select(ct_lt(cand, max_sep), cand, syn_len);
+	}
+
+	/* EM = 00 || 02 || PS (>= 8 non-zero bytes) || 00 || M, checked without branches. */
+	good = ct_is_zero(em[0]) & ct_eq(em[1], 2);
+	for (i = 2; i < k; i++) {
+		unsigned eq0 = ct_is_zero(em[i]);
+
+		zero_index = ct_select(~found & eq0, (unsigned)i, zero_index);
+		found |= eq0;
+	}
+	/* No separator leaves zero_index 0, which fails this too. */
+	good &= ct_ge(zero_index, 2 + 8);
+	msg_index = zero_index + 1;
+	/*
+	 * A real message that does not fit dst_len is rejected the same way:
+	 * NOSPC only for valid padding would be the oracle again.
+	 */
+	tlen = out_cap < k ? (unsigned)out_cap : (unsigned)k;
+	good &= ct_ge(tlen, (unsigned)k - msg_index);
+	msg_index = ct_select(good, msg_index, (unsigned)k - syn_len);
+
+	/*
+	 * msg_index now only says how long the answer is, which the client sees
+	 * anyway; read both buffers at every index so the cache does not tell
+	 * which one was taken.
+	 */
+	for (i = msg_index, j = 0; i < k && j < tlen; i++, j++)
+		out[j] = (uint8_t)ct_select(good, em[i], syn[i]);
+	*out_len = j;
+out:
+	OPENSSL_cleanse(em, sizeof(em));
+	OPENSSL_cleanse(syn, sizeof(syn));
+	OPENSSL_cleanse(kdk, sizeof(kdk));
+	OPENSSL_cleanse(lens, sizeof(lens));
+	return rc;
+}
+
 static int ak_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out, size_t out_cap,
 		      size_t *out_len, int *detail)
 {
@@ -477,12 +661,12 @@ static int ak_decrypt(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *
 	EVP_PKEY_CTX *c;
 	int rc = VSM_S_OK;
 
-	if (!s->has_priv)
-		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
 	if (s->alg == VSM_ALG_RSA && op->src_len != s->max_out)
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	if (op->src_len == 0)
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
+	if (s->alg == VSM_ALG_RSA && s->pad == VSM_PAD_PKCS1)
+		return rsa_pkcs1_decrypt(s, op, out, out_cap, out_len, detail);
 	c = ak_ctx(s, VSM_OP_DECRYPT);
 	if (!c || EVP_PKEY_decrypt(c, NULL, &bound, op->src, op->src_len) <= 0) {
 		/* SM2 sizes its answer by parsing the ciphertext. */
@@ -528,10 +712,9 @@ static int sm2x_op(struct ak_sess *s, const struct vsm_wire_op *op, uint8_t *out
 	size_t e_len;
 	int rc;
 
+	/* Encryption on explicit curves is not implemented (libgcrypt's SM2 is C1C3C2 raw). */
 	if (op->op != VSM_OP_SIGN && op->op != VSM_OP_VERIFY)
 		return VSM_S_NOTSUPP;
-	if (op->op == VSM_OP_SIGN && !s->has_priv)
-		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
 	if (op->op == VSM_OP_SIGN && out_cap < s->max_out) {
 		*out_len = s->max_out;
 		return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);
@@ -553,11 +736,16 @@ static int ak_op(struct soft_sess *base, const struct vsm_wire_op *op, uint8_t *
 {
 	struct ak_sess *s = (struct ak_sess *)base;
 
-	if (s->x && !(op->flags & VSM_OPF_MORE))
-		return sm2x_op(s, op, out, out_cap, out_len, detail);
-
 	if (op->flags & VSM_OPF_MORE || op->op >= VSM_OP__MAX || !op_allowed(s, (int)op->op))
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
+	/* A public-key session has nothing to sign or decrypt with (protocol 7.4). */
+	if (!s->has_priv && (op->op == VSM_OP_SIGN || op->op == VSM_OP_DECRYPT))
+		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
+	/* Fields the opcode does not use must be empty (protocol section 7). */
+	if (op->iv_len || op->aad_len || (op->op != VSM_OP_VERIFY && op->aux_len))
+		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
+	if (s->x)
+		return sm2x_op(s, op, out, out_cap, out_len, detail);
 	switch (op->op) {
 	case VSM_OP_SIGN:
 		return ak_sign(s, op, out, out_cap, out_len, detail);
@@ -587,10 +775,61 @@ static int ak_params(struct ak_sess *s, const struct vsm_wire_session *p)
 	s->mgf_md = vsm_soft_md(m);
 	if (!s->md || !s->mgf_md)
 		return VSM_S_NOTSUPP;
+	/* Other negative salt lengths are reserved (protocol 7.4). */
 	if (p->salt_len < -1)
-		return VSM_S_BADMSG;
+		return VSM_S_NOTSUPP;
 	s->salt_len = p->salt_len == -1 ? RSA_PSS_SALTLEN_DIGEST : p->salt_len;
 	return VSM_S_OK;
+}
+
+/*
+ * GB/T 32918.1 6.1-6.2 key checks: the public point on the curve and of
+ * order n, the key pair consistent, and 1 <= d <= n-2. d = n-1 is a valid
+ * EC key but not an SM2 one: signing needs (1 + d)^-1 mod n, and libgcrypt
+ * would retry that forever.
+ */
+static int sm2_key_ok(EVP_PKEY *pk, int priv)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
+	BIGNUM *n = NULL, *d = NULL;
+	int ok = c && EVP_PKEY_public_check(c) == 1;
+
+	/* The range check on d is done once, at creation: a timing leak here says only "in range".
+	 */
+	if (ok && priv)
+		ok = EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_ORDER, &n) &&
+		     EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_PRIV_KEY, &d) && BN_sub_word(n, 2) &&
+		     !BN_is_negative(d) && !BN_is_zero(d) && BN_cmp(d, n) <= 0 &&
+		     EVP_PKEY_pairwise_check(c) == 1;
+	BN_free(n);
+	BN_clear_free(d);
+	EVP_PKEY_CTX_free(c);
+	return ok;
+}
+
+/*
+ * Implicit rejection's per-key part: the HMAC context and SHA-256(d), d as k
+ * big-endian bytes (see rsa_pkcs1_decrypt).
+ */
+static int rsa_ir_setup(struct ak_sess *s)
+{
+	uint8_t buf[RSA_MAX_BITS / 8];
+	OSSL_PARAM params[2];
+	BIGNUM *d = NULL;
+	int ok;
+
+	if (!hmac)
+		return 0;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA2-256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	s->ir_mac = EVP_MAC_CTX_new(hmac);
+	ok = s->ir_mac && EVP_MAC_CTX_set_params(s->ir_mac, params) && s->max_out <= sizeof(buf) &&
+	     EVP_PKEY_get_bn_param(s->pkey, OSSL_PKEY_PARAM_RSA_D, &d) &&
+	     BN_bn2binpad(d, buf, (int)s->max_out) == (int)s->max_out &&
+	     SHA256(buf, s->max_out, s->ir_dhash) != NULL;
+	BN_clear_free(d);
+	OPENSSL_cleanse(buf, sizeof(buf));
+	return ok;
 }
 
 int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **out, int *detail)
@@ -614,10 +853,15 @@ int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **o
 	s->pad = (int)p->padding;
 	s->prehashed = (p->flags & VSM_SESSF_PREHASHED) != 0;
 
+	/* ENTL counts the user id's bits in 16 bits. */
+	if (s->alg == VSM_ALG_SM2 && aux_len > VSM_SOFT_SM2_MAX_ID) {
+		ak_free(&s->base);
+		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
+	}
 	rc = ak_params(s, p);
 	if (rc != VSM_S_OK) {
 		ak_free(&s->base);
-		return soft_fail(detail, rc, rc == VSM_S_BADMSG ? VSM_D_BAD_LENGTH : VSM_D_NONE);
+		return soft_fail(detail, rc, VSM_D_NONE);
 	}
 	if (s->alg == VSM_ALG_SM2 && aux_len == 0) {
 		aux = sm2_default_id;
@@ -656,15 +900,27 @@ int vsm_soft_akcipher_new(const struct vsm_wire_session *p, struct soft_sess **o
 			return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
 	}
-	EVP_PKEY_free(raw);
 	if (!s->pkey && !s->x) {
+		EVP_PKEY_free(raw);
 		ak_free(&s->base);
 		ERR_clear_error();
 		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
 	}
 
+	if (s->alg == VSM_ALG_SM2 && !sm2_key_ok(s->x ? raw : s->pkey, s->has_priv)) {
+		EVP_PKEY_free(raw);
+		ak_free(&s->base);
+		ERR_clear_error();
+		return soft_fail(detail, VSM_S_KEY_REJECTED, VSM_D_BAD_KEY);
+	}
+	EVP_PKEY_free(raw);
+
 	s->mctx = EVP_MD_CTX_new();
 	if (!s->mctx || s->max_out == 0) {
+		ak_free(&s->base);
+		return vsm_soft_engine_err(detail);
+	}
+	if (s->alg == VSM_ALG_RSA && s->pad == VSM_PAD_PKCS1 && s->has_priv && !rsa_ir_setup(s)) {
 		ak_free(&s->base);
 		return vsm_soft_engine_err(detail);
 	}

@@ -97,8 +97,9 @@ static int cipher_op(struct soft_sess *base, const struct vsm_wire_op *op, uint8
 		ctx = s->dec;
 	else
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
-	if (op->iv_len != d->iv_len || op->src_len % d->block || op->src_len < d->min_len ||
-	    op->src_len > INT_MAX)
+	/* aad and aux are not cipher fields and must be empty (protocol section 7). */
+	if (op->iv_len != d->iv_len || op->aad_len || op->aux_len || op->src_len % d->block ||
+	    op->src_len < d->min_len || op->src_len > INT_MAX)
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	*out_len = op->src_len;
 	if (out_cap < op->src_len)

@@ -120,6 +120,9 @@ static int hash_op(struct soft_sess *base, const struct vsm_wire_op *op, uint8_t
 
 	if (op->op != VSM_OP_DIGEST)
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
+	/* Only src is a hash field; the others must be empty (protocol section 7). */
+	if (op->iv_len || op->aad_len || op->aux_len)
+		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	/* Refuse before absorbing, so the client can retry with a larger buffer. */
 	if (!more && out_cap < s->len) {
 		*out_len = s->len;
@@ -197,6 +200,9 @@ static int mac_op(struct soft_sess *base, const struct vsm_wire_op *op, uint8_t 
 
 	if (op->op != VSM_OP_DIGEST && op->op != VSM_OP_VERIFY)
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
+	/* src, and for VERIFY aux; the others must be empty (protocol section 7). */
+	if (op->iv_len || op->aad_len || (op->op == VSM_OP_DIGEST && op->aux_len))
+		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	if (!more && op->op == VSM_OP_DIGEST && out_cap < s->tag_len) {
 		*out_len = s->tag_len;
 		return soft_fail(detail, VSM_S_NOSPC, VSM_D_OUTPUT_SPACE);

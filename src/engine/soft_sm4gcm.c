@@ -62,7 +62,7 @@ static int sm4gcm_op(struct soft_sess *base, const struct vsm_wire_op *op, uint8
 
 	if (op->flags & VSM_OPF_MORE || (op->op != VSM_OP_ENCRYPT && op->op != VSM_OP_DECRYPT))
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_OP);
-	if (op->iv_len < 1 || op->iv_len > 128 || (!enc && op->src_len < s->tag_len))
+	if (op->iv_len < 1 || op->iv_len > 128 || op->aux_len || (!enc && op->src_len < s->tag_len))
 		return soft_fail(detail, VSM_S_BADMSG, VSM_D_BAD_LENGTH);
 	len = enc ? op->src_len : op->src_len - s->tag_len;
 	need = enc ? len + s->tag_len : len;

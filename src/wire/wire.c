@@ -265,30 +265,37 @@ size_t vsm_wire_encode_u32(uint8_t *buf, size_t cap, uint32_t v)
 	return 4;
 }
 
-int vsm_wire_decode_op(const uint8_t *p, size_t len, struct vsm_wire_op *m)
+int vsm_wire_decode_op_parts(const uint8_t *fixed, const uint8_t *data, size_t data_len,
+			     struct vsm_wire_op *m)
 {
 	uint64_t total;
 
-	if (len < VSM_WIRE_OP_LEN)
-		return VSM_S_BADMSG;
-	m->session = ld64(p);
-	m->op = ld32(p + 8);
-	m->flags = ld32(p + 12);
-	m->dst_len = ld32(p + 16);
-	m->iv_len = ld32(p + 20);
-	m->aad_len = ld32(p + 24);
-	m->src_len = ld32(p + 28);
-	m->aux_len = ld32(p + 32);
-	total = (uint64_t)VSM_WIRE_OP_LEN + m->iv_len + m->aad_len + m->src_len + m->aux_len;
-	if (total != len || ld32(p + 36))
+	/* Every field is loaded once into m; only m's copies are checked and used. */
+	m->session = ld64(fixed);
+	m->op = ld32(fixed + 8);
+	m->flags = ld32(fixed + 12);
+	m->dst_len = ld32(fixed + 16);
+	m->iv_len = ld32(fixed + 20);
+	m->aad_len = ld32(fixed + 24);
+	m->src_len = ld32(fixed + 28);
+	m->aux_len = ld32(fixed + 32);
+	total = (uint64_t)m->iv_len + m->aad_len + m->src_len + m->aux_len;
+	if (total != data_len || ld32(fixed + 36))
 		return VSM_S_BADMSG;
 	if (m->op == 0 || m->op >= VSM_OP__MAX || (m->flags & ~VSM_OPF__ALL))
 		return VSM_S_BADMSG;
-	m->iv = p + VSM_WIRE_OP_LEN;
+	m->iv = data;
 	m->aad = m->iv + m->iv_len;
 	m->src = m->aad + m->aad_len;
 	m->aux = m->src + m->src_len;
 	return VSM_S_OK;
+}
+
+int vsm_wire_decode_op(const uint8_t *p, size_t len, struct vsm_wire_op *m)
+{
+	if (len < VSM_WIRE_OP_LEN)
+		return VSM_S_BADMSG;
+	return vsm_wire_decode_op_parts(p, p + VSM_WIRE_OP_LEN, len - VSM_WIRE_OP_LEN, m);
 }
 
 size_t vsm_wire_op_size(const struct vsm_wire_op *m)
@@ -357,4 +364,27 @@ size_t vsm_wire_encode_status(uint8_t *buf, size_t cap, const struct vsm_wire_st
 	st64(buf + 64, m->errors);
 	st64(buf + 72, m->uptime_ms);
 	return VSM_WIRE_STATUS_RESP_LEN;
+}
+
+int vsm_wire_decode_shm_setup(const uint8_t *p, size_t len, struct vsm_wire_shm_setup *m)
+{
+	if (len != VSM_WIRE_SHM_SETUP_LEN)
+		return VSM_S_BADMSG;
+	m->entries = ld32(p);
+	m->data_size = ld32(p + 4);
+	m->flags = ld32(p + 8);
+	if (m->flags || ld32(p + 12))
+		return VSM_S_BADMSG;
+	return VSM_S_OK;
+}
+
+size_t vsm_wire_encode_shm_setup(uint8_t *buf, size_t cap, const struct vsm_wire_shm_setup *m)
+{
+	if (cap < VSM_WIRE_SHM_SETUP_LEN)
+		return 0;
+	st32(buf, m->entries);
+	st32(buf + 4, m->data_size);
+	st32(buf + 8, m->flags);
+	st32(buf + 12, 0);
+	return VSM_WIRE_SHM_SETUP_LEN;
 }

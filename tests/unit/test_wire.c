@@ -216,7 +216,7 @@ static struct vsm_wire_hello_resp sample_hello_resp(void)
 
 	memset(&m, 0, sizeof(m));
 	m.version = 1;
-	m.features = VSM_FEAT__ALL;
+	m.features = VSM_FEAT_MULTIPART | VSM_FEAT_OUT_OF_ORDER; /* 0x03, as laid out below */
 	m.max_msg = 1u << 20;
 	m.max_inflight = 256;
 	m.max_sessions = 1024;
