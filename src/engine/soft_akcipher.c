@@ -72,7 +72,7 @@ static EVP_MAC *hmac;
 
 int vsm_soft_akcipher_init(void)
 {
-	/* Without HMAC, PKCS#1 v1.5 decryption sessions are refused (NOTSUPP). */
+	/* PKCS#1 v1.5 private-key sessions need it (implicit rejection); they fail without. */
 	hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	return 0;
 }

@@ -115,6 +115,7 @@ void vsm_kat_backend_vsmd(struct kat_backend *be, struct vsm_kat_vsmd *x, const 
 	*be = (struct kat_backend){
 		.name = "vsmd",
 		.ctx = x,
+		.remote = 1,
 		.session_new = vsmd_session_new,
 		.op = vsmd_op,
 		.session_free = vsmd_session_free,

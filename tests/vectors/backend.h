@@ -15,6 +15,13 @@
 struct kat_backend {
 	const char *name;
 	void *ctx;
+	/*
+	 * Nonzero when requests cross the wire to a vsmd: the daemon decodes
+	 * and checks the frame before the engine sees it (so some malformed
+	 * sessions get the protocol's answer, not the engine's), and every
+	 * request is a round trip (so very long chains are shortened).
+	 */
+	int remote;
 	/* Returns VSM_S_*; on failure *detail holds a VSM_D_* code. */
 	int (*session_new)(void *ctx, const struct vsm_wire_session *p, void **sess, int *detail);
 	/* Same contract as vsm_engine.op: on NOSPC *out_len is the size needed. */

@@ -291,6 +291,8 @@ int main(int argc, char **argv)
 		   VSM_OP_SIGN, 0),
 		AK("rsa2048-pss sign", VSM_ALG_RSA, VSM_PAD_PSS, 0, &rsa, VSM_OP_SIGN, 0, 0),
 		AK("rsa2048-oaep enc", VSM_ALG_RSA, VSM_PAD_OAEP, 0, &rsa, VSM_OP_ENCRYPT, 0, 0),
+		AK("rsa2048-pkcs1 dec", VSM_ALG_RSA, VSM_PAD_PKCS1, 0, &rsa, VSM_OP_DECRYPT,
+		   VSM_OP_ENCRYPT, 0),
 		AK("rsa2048-oaep dec", VSM_ALG_RSA, VSM_PAD_OAEP, 0, &rsa, VSM_OP_DECRYPT,
 		   VSM_OP_ENCRYPT, 0),
 		AK("rsa2048-oaep dec small", VSM_ALG_RSA, VSM_PAD_OAEP, 0, &rsa, VSM_OP_DECRYPT,

@@ -351,26 +351,41 @@ static void run_multipart(const struct kat_backend *be, struct kat_file *f)
 	kat_buf_free(&want);
 }
 
-/* GB/T 32907: encrypt the block 1,000,000 times with the same key. */
+/*
+ * GB/T 32907: encrypt the block 1,000,000 times with the same key. The
+ * value after 1000 iterations is checked on the way (computed with the
+ * engine and an independent SM4); a remote backend, where each iteration is
+ * a round trip to vsmd, stops there.
+ */
 static void run_sm4_million(const struct kat_backend *be, struct kat_file *f)
 {
 	struct kat_buf key = kat_hex(SM4_KEY), want = kat_hex("595298c7c6fd271f0402f804c33d3f66");
+	struct kat_buf want1k = kat_hex("d735e91cc5689cf312bcc1efb740e813");
+	int iters = be->remote ? 1000 : 1000000;
 	uint8_t a[16], b[16];
 	size_t n;
-	int st, d;
+	int st, d, i;
 	void *s = kat_session(be, VSM_SVC_CIPHER, VSM_ALG_SM4_ECB, key.p, key.n, 0, &st, &d);
 
 	memcpy(a, key.p, 16);
-	for (int i = 0; s && i < 1000000 && st == VSM_S_OK; i++) {
+	for (i = 0; s && i < iters && st == VSM_S_OK; i++) {
 		st = kat_op(be, s, VSM_OP_ENCRYPT, 0, NULL, NULL, a, 16, NULL, b, 16, &n, &d);
 		memcpy(a, b, 16);
+		if (i + 1 == 1000)
+			kat_check(f, st == VSM_S_OK && memcmp(a, want1k.p, 16) == 0,
+				  "SM4 1,000 iterations");
 	}
-	kat_check(f, s && st == VSM_S_OK && memcmp(a, want.p, 16) == 0,
-		  "GB/T 32907 SM4 1,000,000 iterations");
+	if (be->remote)
+		printf("  note: GB/T 32907 1,000,000-iteration SM4 vector run in-process only "
+		       "(kat-engine); 1,000 here\n");
+	else
+		kat_check(f, s && st == VSM_S_OK && memcmp(a, want.p, 16) == 0,
+			  "GB/T 32907 SM4 1,000,000 iterations");
 	if (s)
 		be->session_free(be->ctx, s);
 	kat_buf_free(&key);
 	kat_buf_free(&want);
+	kat_buf_free(&want1k);
 }
 
 /* RFC 8032 7.1 TEST 1: empty message; sign is deterministic so compare bytes. */

@@ -83,6 +83,64 @@ static void expect_rejected(const struct kat_backend *be, struct kat_file *f, co
 		be->session_free(be->ctx, s);
 }
 
+/*
+ * RSA PKCS#1 v1.5 decryption with implicit rejection: a valid ciphertext
+ * decrypts; a tampered one answers OK with a synthetic message, the same
+ * for the same ciphertext and different for another; a dst_len too small
+ * for the real message is no NOSPC (which would only happen for good
+ * padding) but a synthetic message too.
+ */
+static void pkcs1_implicit_rejection(const struct kat_backend *be, struct kat_file *f,
+				     const struct kat_buf *priv, const struct kat_buf *pub)
+{
+	static const uint8_t msg[48] = "a 48-byte premaster secret, as in TLS 1.2 RSA..";
+	uint8_t ct[256], bad[256], o1[256], o2[256], o3[256];
+	size_t n = 0, n1 = 0, n2 = 0, n3 = 0;
+	int st, st1, st2, st3, d;
+	void *e = ak_session(be, VSM_ALG_RSA, VSM_PAD_PKCS1, pub, &st, &d);
+	void *s = ak_session(be, VSM_ALG_RSA, VSM_PAD_PKCS1, priv, &st, &d);
+
+	kat_check(f, e && s, "PKCS#1 v1.5 sessions");
+	if (!e || !s)
+		goto out;
+	st = kat_op(be, e, VSM_OP_ENCRYPT, 0, NULL, NULL, msg, sizeof(msg), NULL, ct, sizeof(ct),
+		    &n, &d);
+	kat_check(f, st == VSM_S_OK && n == 256, "PKCS#1 v1.5 encrypt");
+	st = kat_op(be, s, VSM_OP_DECRYPT, 0, NULL, NULL, ct, 256, NULL, o1, sizeof(o1), &n1, &d);
+	kat_check(f, st == VSM_S_OK && n1 == sizeof(msg) && memcmp(o1, msg, n1) == 0,
+		  "PKCS#1 v1.5 valid ciphertext decrypts: %s/%s", vsm_status_name(st),
+		  vsm_detail_name(d));
+
+	/* Almost surely breaks the padding (the plaintext is pseudo-random). */
+	memcpy(bad, ct, sizeof(bad));
+	bad[255] ^= 0x01;
+	st1 = kat_op(be, s, VSM_OP_DECRYPT, 0, NULL, NULL, bad, 256, NULL, o1, sizeof(o1), &n1, &d);
+	st2 = kat_op(be, s, VSM_OP_DECRYPT, 0, NULL, NULL, bad, 256, NULL, o2, sizeof(o2), &n2, &d);
+	kat_check(f, st1 == VSM_S_OK && st2 == VSM_S_OK,
+		  "tampered ciphertext answers OK (implicit rejection): %s/%s",
+		  vsm_status_name(st1), vsm_detail_name(d));
+	kat_check(f, st1 == VSM_S_OK && n1 == n2 && memcmp(o1, o2, n1) == 0 && n1 <= 256 - 11,
+		  "same tampered ciphertext, same synthetic message (%zu bytes)", n1);
+	kat_check(f, !(n1 == sizeof(msg) && memcmp(o1, msg, n1) == 0),
+		  "synthetic message is not the real one");
+	bad[255] ^= 0x03;
+	st3 = kat_op(be, s, VSM_OP_DECRYPT, 0, NULL, NULL, bad, 256, NULL, o3, sizeof(o3), &n3, &d);
+	kat_check(f, st3 == VSM_S_OK && (n3 != n1 || memcmp(o3, o1, n1) != 0),
+		  "another tampered ciphertext, another synthetic message");
+
+	/* Room for 47 bytes: the real 48-byte message is rejected implicitly too. */
+	st = kat_op(be, s, VSM_OP_DECRYPT, 0, NULL, NULL, ct, 256, NULL, o1, sizeof(msg) - 1, &n1,
+		    &d);
+	kat_check(f, st == VSM_S_OK && n1 < sizeof(msg) && memcmp(o1, msg, n1 ? n1 : 1) != 0,
+		  "dst_len below the message: %s/%s, %zu bytes of synthetic message",
+		  vsm_status_name(st), vsm_detail_name(d), n1);
+out:
+	if (e)
+		be->session_free(be->ctx, e);
+	if (s)
+		be->session_free(be->ctx, s);
+}
+
 unsigned vsm_kat_keyformats(const struct kat_backend *be)
 {
 	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -137,13 +195,68 @@ unsigned vsm_kat_keyformats(const struct kat_backend *be)
 	expect_rejected(be, &f, "P-224 key on an ECDSA session", VSM_ALG_ECDSA, &p224);
 	expect_rejected(be, &f, "RSA-1024 key", VSM_ALG_RSA, &r1k);
 
-	/* A public key cannot sign or decrypt. */
+	/*
+	 * A public key cannot sign or decrypt: protocol 7.4 makes that
+	 * BADMSG/BAD_OP (the key is fine, the operation is not for this session).
+	 */
 	s = ak_session(be, VSM_ALG_RSA, VSM_PAD_PKCS1, &rsa_spki, &st, &d);
 	st = s ? kat_op(be, s, VSM_OP_SIGN, 0, NULL, NULL, out, 32, NULL, out, sizeof(out), &n, &d)
 	       : -1;
-	kat_check(&f, st == VSM_S_KEY_REJECTED, "SIGN with a public key: %s", vsm_status_name(st));
+	kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_OP, "SIGN with a public key: %s/%s",
+		  vsm_status_name(st), vsm_detail_name(d));
+	memset(out, 0, 256);
+	st = s ? kat_op(be, s, VSM_OP_DECRYPT, 0, NULL, NULL, out, 256, NULL, out, sizeof(out), &n,
+			&d)
+	       : -1;
+	kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_OP, "DECRYPT with a public key: %s/%s",
+		  vsm_status_name(st), vsm_detail_name(d));
 	if (s)
 		be->session_free(be->ctx, s);
+
+	/*
+	 * salt_len below -1 is reserved: NOTSUPP (protocol 7.4). libvsm refuses
+	 * it before sending, so only the in-process engine sees it.
+	 */
+	if (be->remote) {
+		kat_skip(&f, "PSS salt_len -2: libvsm refuses it locally (-EINVAL)");
+	} else {
+		struct vsm_wire_session p = {
+			.service = VSM_SVC_AKCIPHER,
+			.alg = VSM_ALG_RSA,
+			.padding = VSM_PAD_PSS,
+			.salt_len = -2,
+			.key = rsa_p8.p,
+			.key_len = (uint32_t)rsa_p8.n,
+		};
+
+		s = NULL;
+		st = be->session_new(be->ctx, &p, &s, &d);
+		kat_check(&f, st == VSM_S_NOTSUPP, "PSS salt_len -2: %s/%s", vsm_status_name(st),
+			  vsm_detail_name(d));
+		if (st == VSM_S_OK)
+			be->session_free(be->ctx, s);
+	}
+
+	/* Fields an opcode does not use must be empty (protocol section 7). */
+	s = ak_session(be, VSM_ALG_RSA, VSM_PAD_PKCS1, &rsa_p8, &st, &d);
+	{
+		struct kat_buf x = {out, 4};
+
+		st = s ? kat_op(be, s, VSM_OP_SIGN, 0, &x, NULL, out, 32, NULL, out, sizeof(out),
+				&n, &d)
+		       : -1;
+		kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH, "SIGN with an iv: %s/%s",
+			  vsm_status_name(st), vsm_detail_name(d));
+		st = s ? kat_op(be, s, VSM_OP_SIGN, 0, NULL, NULL, out, 32, &x, out, sizeof(out),
+				&n, &d)
+		       : -1;
+		kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH, "SIGN with aux: %s/%s",
+			  vsm_status_name(st), vsm_detail_name(d));
+	}
+	if (s)
+		be->session_free(be->ctx, s);
+
+	pkcs1_implicit_rejection(be, &f, &rsa_p8, &rsa_spki);
 
 	/* RSA encrypt/decrypt round trips with each padding. */
 	for (uint32_t pad = VSM_PAD_NONE; pad <= VSM_PAD_OAEP; pad++) {
@@ -261,10 +374,46 @@ unsigned vsm_kat_errors(const struct kat_backend *be)
 			  "GCM input shorter than the tag");
 		kat_buf_free(&iv);
 	}
-	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_GCM, key, 16, 3, &st, &d);
-	kat_check(&f, !s && st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH, "GCM tag_len 3");
+	/* GCM tags: 4, 8, 12..16 bytes (SP 800-38D 5.2.1.2; protocol 7.3). */
+	for (uint32_t t = 1; t <= 17; t++) {
+		int allowed = t == 4 || t == 8 || (t >= 12 && t <= 16);
+
+		s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_GCM, key, 16, t, &st, &d);
+		kat_check(&f,
+			  allowed ? s != NULL : !s && st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH,
+			  "GCM tag_len %u: %s/%s", t, vsm_status_name(st), vsm_detail_name(d));
+		if (s)
+			be->session_free(be->ctx, s);
+	}
 	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_CCM, key, 16, 5, &st, &d);
 	kat_check(&f, !s && st == VSM_S_BADMSG, "CCM odd tag_len");
+
+	/* A 13-byte CCM nonce leaves L = 2: at most 65535 bytes of message. */
+	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_CCM, key, 16, 16, &st, &d);
+	{
+		struct kat_buf iv = kat_hex("0102030405060708090a0b0c0d");
+		size_t big = 65536;
+		uint8_t *buf = calloc(1, big + 16);
+
+		st = kat_op(be, s, VSM_OP_ENCRYPT, 0, &iv, NULL, buf, big, NULL, buf, big + 16, &n,
+			    &d);
+		kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH,
+			  "CCM 65536 bytes with L = 2: %s/%s", vsm_status_name(st),
+			  vsm_detail_name(d));
+		st = kat_op(be, s, VSM_OP_DECRYPT, 0, &iv, NULL, buf, big + 16, NULL, buf, big, &n,
+			    &d);
+		kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH,
+			  "CCM decrypt of 65536 bytes with L = 2: %s/%s", vsm_status_name(st),
+			  vsm_detail_name(d));
+		st = kat_op(be, s, VSM_OP_ENCRYPT, 0, &iv, NULL, buf, big - 1, NULL, buf, big + 16,
+			    &n, &d);
+		kat_check(&f, st == VSM_S_OK && n == big - 1 + 16, "CCM 65535 bytes with L = 2: %s",
+			  vsm_status_name(st));
+		free(buf);
+		kat_buf_free(&iv);
+	}
+	if (s)
+		be->session_free(be->ctx, s);
 
 	/* CCM: one session, two nonce lengths (the re-key path), both round trip. */
 	s = kat_session(be, VSM_SVC_AEAD, VSM_ALG_AES_CCM, key, 16, 8, &st, &d);
@@ -305,10 +454,58 @@ unsigned vsm_kat_errors(const struct kat_backend *be)
 	kat_check(&f, !s && st == VSM_S_KEY_REJECTED, "XTS key with equal halves");
 	if (s)
 		be->session_free(be->ctx, s);
+	/*
+	 * The engine says NOTSUPP; through vsmd the frame decoder answers first,
+	 * as protocol 6.2/11 say: an unassigned id is malformed (BADMSG/PROTOCOL),
+	 * a service mismatch is BADMSG/BAD_OP.
+	 */
 	s = kat_session(be, VSM_SVC_CIPHER, 9, key, 16, 0, &st, &d);
-	kat_check(&f, !s && st == VSM_S_NOTSUPP, "unassigned alg id: %s", vsm_status_name(st));
+	kat_check(&f,
+		  !s && (be->remote ? st == VSM_S_BADMSG && d == VSM_D_PROTOCOL
+				    : st == VSM_S_NOTSUPP),
+		  "unassigned alg id: %s/%s", vsm_status_name(st), vsm_detail_name(d));
 	s = kat_session(be, VSM_SVC_HASH, VSM_ALG_AES_CBC, key, 16, 0, &st, &d);
-	kat_check(&f, !s && st == VSM_S_NOTSUPP, "alg under the wrong service");
+	kat_check(
+		&f,
+		!s && (be->remote ? st == VSM_S_BADMSG && d == VSM_D_BAD_OP : st == VSM_S_NOTSUPP),
+		"alg under the wrong service: %s/%s", vsm_status_name(st), vsm_detail_name(d));
+
+	/* Fields a service does not use must be empty (protocol section 7). */
+	{
+		struct kat_buf x = kat_hex("00010203"),
+			       iv16 = kat_hex("000102030405060708090a0b0c0d0e0f"),
+			       iv12 = kat_hex("000102030405060708090a0b");
+		uint8_t o[128];
+		const struct {
+			const char *what;
+			void *sess;
+			uint32_t opc;
+			const struct kat_buf *iv, *aad, *aux;
+		} stray[] = {
+			{"HASH with an iv", sha, VSM_OP_DIGEST, &x, NULL, NULL},
+			{"HASH with aad", sha, VSM_OP_DIGEST, NULL, &x, NULL},
+			{"HASH with aux", sha, VSM_OP_DIGEST, NULL, NULL, &x},
+			{"MAC DIGEST with an iv", hm, VSM_OP_DIGEST, &x, NULL, NULL},
+			{"MAC DIGEST with aad", hm, VSM_OP_DIGEST, NULL, &x, NULL},
+			{"MAC DIGEST with aux", hm, VSM_OP_DIGEST, NULL, NULL, &x},
+			{"MAC VERIFY with aad", hm, VSM_OP_VERIFY, NULL, &x, &x},
+			{"CIPHER with aad", cbc, VSM_OP_ENCRYPT, &iv16, &x, NULL},
+			{"CIPHER with aux", cbc, VSM_OP_ENCRYPT, &iv16, NULL, &x},
+			{"AEAD with aux", gcm, VSM_OP_ENCRYPT, &iv12, NULL, &x},
+		};
+
+		for (size_t i = 0; i < sizeof(stray) / sizeof(stray[0]); i++) {
+			st = stray[i].sess ? kat_op(be, stray[i].sess, stray[i].opc, 0, stray[i].iv,
+						    stray[i].aad, data, 32, stray[i].aux, o,
+						    sizeof(o), &n, &d)
+					   : -1;
+			kat_check(&f, st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH, "%s: %s/%s",
+				  stray[i].what, vsm_status_name(st), vsm_detail_name(d));
+		}
+		kat_buf_free(&x);
+		kat_buf_free(&iv16);
+		kat_buf_free(&iv12);
+	}
 
 	if (cbc)
 		be->session_free(be->ctx, cbc);

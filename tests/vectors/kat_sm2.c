@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/encoder.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
@@ -30,6 +31,9 @@ static const char *const ex_r = "40F1EC59F793D9F49E09DCEF49130D4194F79FB1EED2CAA
 static const char *const ex_s = "6FC6DAC32C5D5CF10C77DFB20F7C2EB667A457872FB09EC56327A67EC7DEEBE7";
 static const char *const ex_za = "F4A38489E32B45B6F876E3AC2168CA392362DC8F23459C1D1146FC3DBFB7BC9A";
 static const char *const ex_e = "B524F552CD82B8B028476E005C377FB19A87E6FC682D48BB5D42E3D9B9EFFE76";
+
+/* The longest SM2 user id (ENTL is a 16-bit count of bits). */
+#define SM2_MAX_ID 8191
 
 /* GB/T 32918.5 recommended curve. */
 static const char *const rc_a = "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC";
@@ -331,8 +335,16 @@ static void roundtrip(const struct kat_backend *be, struct kat_file *f)
 		kat_check(f, st == VSM_S_BADMSG, "tampered ciphertext rejected");
 		st = kat_op(be, sv, VSM_OP_DECRYPT, 0, NULL, NULL, ct, n, NULL, pt, sizeof(pt), &m,
 			    &d);
-		kat_check(f, st == VSM_S_KEY_REJECTED, "decrypt with a public key: %s",
-			  vsm_status_name(st));
+		/* Protocol 7.4: the key is fine, the operation is not for this session. */
+		kat_check(f, st == VSM_S_BADMSG && d == VSM_D_BAD_OP,
+			  "decrypt with a public key: %s/%s", vsm_status_name(st),
+			  vsm_detail_name(d));
+		ct[n - 1] ^= 1;
+		st = kat_op(be, ss, VSM_OP_DECRYPT, 0, NULL, NULL, ct, n, NULL, pt, strlen(msg) - 1,
+			    &m, &d);
+		kat_check(f, st == VSM_S_NOSPC && d == VSM_D_OUTPUT_SPACE && m == strlen(msg),
+			  "decrypt into one byte too few: %s/%s, needed %zu", vsm_status_name(st),
+			  vsm_detail_name(d), m);
 	}
 out:
 	if (ss)
@@ -350,12 +362,205 @@ out:
 	kat_buf_free(&sig2);
 }
 
+/*
+ * PKCS#8 DER of the key (d, d * G) on grp: with explicit curve parameters,
+ * or (explicit == 0) naming the SM2 curve.
+ */
+static struct kat_buf curve_key(const EC_GROUP *grp, int explicit_params, const BIGNUM *d)
+{
+	struct kat_buf der = {NULL, 0};
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BN_CTX *bc = BN_CTX_new();
+	BIGNUM *p = BN_new(), *a = BN_new(), *b = BN_new(), *h = BN_new();
+	EC_POINT *q = EC_POINT_new(grp);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, explicit_params ? "EC" : "SM2", NULL);
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM *params = NULL;
+	uint8_t gb[65], qb[65];
+
+	if (!EC_GROUP_get_curve(grp, p, a, b, bc) || !BN_set_word(h, 1) ||
+	    !EC_POINT_mul(grp, q, NULL, EC_GROUP_get0_generator(grp), d, bc) ||
+	    EC_POINT_point2oct(grp, EC_GROUP_get0_generator(grp), POINT_CONVERSION_UNCOMPRESSED, gb,
+			       sizeof(gb), bc) != sizeof(gb) ||
+	    EC_POINT_point2oct(grp, q, POINT_CONVERSION_UNCOMPRESSED, qb, sizeof(qb), bc) !=
+		    sizeof(qb))
+		goto out;
+	if (explicit_params) {
+		OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_EC_FIELD_TYPE,
+						SN_X9_62_prime_field, 0);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_EC_P, p);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_EC_A, a);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_EC_B, b);
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_EC_ORDER, EC_GROUP_get0_order(grp));
+		OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_EC_COFACTOR, h);
+		OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_EC_GENERATOR, gb, sizeof(gb));
+	} else {
+		OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0);
+	}
+	OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, qb, sizeof(qb));
+	OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d);
+	params = OSSL_PARAM_BLD_to_param(bld);
+	if (params && c && EVP_PKEY_fromdata_init(c) > 0 &&
+	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_KEYPAIR, params) > 0)
+		der = to_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+out:
+	EVP_PKEY_free(pk);
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	EC_POINT_free(q);
+	BN_free(p);
+	BN_free(a);
+	BN_free(b);
+	BN_free(h);
+	BN_CTX_free(bc);
+	return der;
+}
+
+/* The GB/T 32918.2 example curve as an EC_GROUP. */
+static EC_GROUP *example_group(void)
+{
+	BIGNUM *p = bn(ex_p), *a = bn(ex_a), *b = bn(ex_b), *n = bn(ex_n), *h = bn("1");
+	EC_GROUP *g = EC_GROUP_new_curve_GFp(p, a, b, NULL);
+	EC_POINT *gen = g ? EC_POINT_new(g) : NULL;
+	BIGNUM *gx = bn(ex_gx), *gy = bn(ex_gy);
+
+	if (!gen || !EC_POINT_set_affine_coordinates(g, gen, gx, gy, NULL) ||
+	    !EC_GROUP_set_generator(g, gen, n, h)) {
+		EC_GROUP_free(g);
+		g = NULL;
+	}
+	EC_POINT_free(gen);
+	BN_free(p);
+	BN_free(a);
+	BN_free(b);
+	BN_free(n);
+	BN_free(h);
+	BN_free(gx);
+	BN_free(gy);
+	return g;
+}
+
+/*
+ * The security review's reproduction: explicit parameters run on libgcrypt,
+ * whose SM2 signing loops forever when 1 + d has no inverse mod n (d = n-1),
+ * and tenant-chosen curves can do worse. Only the allow-listed GB/T example
+ * curve is taken, and 1 <= d <= n-2 on any SM2 key. Sessions are only
+ * created, never used: a regression must fail here, not hang.
+ */
+static void bad_keys(const struct kat_backend *be, struct kat_file *f)
+{
+	EC_GROUP *sm2 = EC_GROUP_new_by_curve_name(NID_sm2), *ex = example_group();
+	EC_GROUP *g2 = NULL;
+	EC_POINT *two_g = NULL;
+	BIGNUM *two = BN_new(), *nm1 = NULL, *nm2 = NULL, *dex = bn(ex_d);
+	const struct {
+		const char *what;
+		EC_GROUP **grp;
+		int explicit_params;
+		BIGNUM **d;
+		int ok;
+	} cases[] = {
+		{"SM2 curve with generator 2G (explicit), d = n-1", &g2, 1, &nm1, 0},
+		{"SM2 curve with generator 2G (explicit), ordinary d", &g2, 1, &dex, 0},
+		{"named SM2 curve, d = n-1", &sm2, 0, &nm1, 0},
+		{"named SM2 curve, d = n-2", &sm2, 0, &nm2, 1},
+		{"GB/T example curve (explicit), d = n-1", &ex, 1, &nm1, 0},
+	};
+	char id[SM2_MAX_ID + 2];
+	int st, d;
+	void *s;
+
+	/* The SM2 curve with generator 2G: same p, a, b, n; not a curve anyone named. */
+	BN_set_word(two, 2);
+	two_g = EC_POINT_new(sm2);
+	EC_POINT_mul(sm2, two_g, NULL, EC_GROUP_get0_generator(sm2), two, NULL);
+	{
+		BIGNUM *p = BN_new(), *a = BN_new(), *b = BN_new(), *h = BN_new();
+
+		EC_GROUP_get_curve(sm2, p, a, b, NULL);
+		BN_set_word(h, 1);
+		g2 = EC_GROUP_new_curve_GFp(p, a, b, NULL);
+		EC_GROUP_set_generator(g2, two_g, EC_GROUP_get0_order(sm2), h);
+		BN_free(p);
+		BN_free(a);
+		BN_free(b);
+		BN_free(h);
+	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const EC_GROUP *grp = *cases[i].grp;
+		struct kat_buf key;
+
+		BN_free(nm1);
+		BN_free(nm2);
+		nm1 = BN_dup(EC_GROUP_get0_order(grp));
+		nm2 = BN_dup(nm1);
+		BN_sub_word(nm1, 1);
+		BN_sub_word(nm2, 2);
+		key = curve_key(grp, cases[i].explicit_params, *cases[i].d);
+		kat_check(f, key.n > 0, "%s: key built", cases[i].what);
+		s = sm2_session(be, &key, NULL, 0, &st, &d);
+		if (cases[i].ok) {
+			static const char m[] = "boundary key";
+			uint8_t sig[160];
+			struct kat_buf sb = {sig, 0};
+			void *v = NULL;
+
+			if (s)
+				st = kat_op(be, s, VSM_OP_SIGN, 0, NULL, NULL, (const uint8_t *)m,
+					    sizeof(m), NULL, sig, sizeof(sig), &sb.n, &d);
+			v = s ? sm2_session(be, &key, NULL, 0, &st, &d) : NULL;
+			kat_check(f, s && v && verify(be, v, m, sizeof(m), &sb, &d) == VSM_S_OK,
+				  "%s: accepted, signs and verifies", cases[i].what);
+			if (v)
+				be->session_free(be->ctx, v);
+		} else {
+			kat_check(f, !s && st == VSM_S_KEY_REJECTED && d == VSM_D_BAD_KEY,
+				  "%s: %s/%s, expected key_rejected/bad_key", cases[i].what,
+				  vsm_status_name(st), vsm_detail_name(d));
+		}
+		if (s)
+			be->session_free(be->ctx, s);
+		OPENSSL_free(key.p);
+	}
+
+	/* ENTL is 16 bits of bit count: 8191 bytes is the longest user id. */
+	{
+		EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+		struct kat_buf pub = to_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+
+		memset(id, 'a', sizeof(id));
+		id[SM2_MAX_ID + 1] = 0;
+		s = sm2_session(be, &pub, id, 0, &st, &d);
+		kat_check(f, !s && st == VSM_S_BADMSG && d == VSM_D_BAD_LENGTH,
+			  "8192-byte user id: %s/%s", vsm_status_name(st), vsm_detail_name(d));
+		if (s)
+			be->session_free(be->ctx, s);
+		id[SM2_MAX_ID] = 0;
+		s = sm2_session(be, &pub, id, 0, &st, &d);
+		kat_check(f, s != NULL, "8191-byte user id accepted: %s", vsm_status_name(st));
+		if (s)
+			be->session_free(be->ctx, s);
+		EVP_PKEY_free(pk);
+		OPENSSL_free(pub.p);
+	}
+	BN_free(two);
+	BN_free(nm1);
+	BN_free(nm2);
+	BN_free(dex);
+	EC_POINT_free(two_g);
+	EC_GROUP_free(g2);
+	EC_GROUP_free(sm2);
+	EC_GROUP_free(ex);
+}
+
 unsigned vsm_kat_sm2(const struct kat_backend *be)
 {
 	struct kat_file f;
 
-	kat_begin(&f, "sm2 (GB/T 32918.2 example, recommended-curve round trips)");
+	kat_begin(&f, "sm2 (GB/T 32918.2 example, recommended-curve round trips, key checks)");
 	gbt_example(be, &f);
 	roundtrip(be, &f);
+	bad_keys(be, &f);
 	return kat_end(&f);
 }
