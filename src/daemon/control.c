@@ -366,7 +366,10 @@ int vsm_control_start(const struct vsm_config *c, char *err, size_t errlen)
 		return -1;
 	}
 	/* Non-root admin_uids must be able to connect; SO_PEERCRED still decides. */
-	mode_t mode = c->n_admin_uids ? 0666 : 0600;
+	mode_t mode = 0600;
+	for (unsigned i = 0; i < c->n_admin_uids; i++)
+		if (c->admin_uids[i] != 0)
+			mode = 0666;
 	if (chmod(path, mode) < 0 || listen(fd, MAX_CLIENTS) < 0 || stat(path, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		unlink(path);
