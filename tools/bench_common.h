@@ -94,6 +94,22 @@ int bench_pkey_init(const struct bench_prep *p, EVP_MD_CTX *ctx, int sign);
 /* Check a signature vsmd made, with the native key. 0 if it verifies. */
 int bench_verify_sig(const struct bench_prep *p, const uint8_t *sig, size_t len);
 
+/*
+ * Zero-copy buffers of one request over shm, from vsm_shm_alloc: src (a copy
+ * of the message, with a VERIFY signature right after it, where libvsm
+ * carries aux without copying) and out in the same block. For null, out is
+ * src: the echo runs in place.
+ */
+struct bench_zc {
+	uint8_t *src;
+	uint8_t *out;
+};
+/* 0, or -1 on a stream client or when the region has no room. */
+int bench_zc_alloc(vsm_client *c, const struct bench_prep *p, struct bench_zc *z);
+void bench_zc_free(vsm_client *c, struct bench_zc *z);
+/* Point op (from bench_vsm_op) at the zero-copy buffers. */
+void bench_zc_op(const struct bench_prep *p, const struct bench_zc *z, struct vsm_op *op);
+
 /* Running one side of a case on N threads. */
 struct bench_cfg {
 	const char *uri;

@@ -131,9 +131,42 @@ out:
 	bench_native_free(n);
 }
 
+int bench_zc_alloc(vsm_client *c, const struct bench_prep *p, struct bench_zc *z)
+{
+	size_t in = p->size + (p->bc->kind == BK_VERIFY ? p->sig_len : 0);
+	size_t at = (in + 63) & ~(size_t)63;
+
+	z->src = z->out = NULL;
+	if (p->bc->kind == BK_NULL)
+		at = 0;
+	z->src = vsm_shm_alloc(c, at + (p->bc->kind == BK_NULL ? in : p->out_cap) + 1);
+	if (!z->src)
+		return -1;
+	memcpy(z->src, p->msg, p->size);
+	if (p->bc->kind == BK_VERIFY)
+		memcpy(z->src + p->size, p->sig, p->sig_len);
+	z->out = z->src + at;
+	return 0;
+}
+
+void bench_zc_free(vsm_client *c, struct bench_zc *z)
+{
+	if (z->src)
+		vsm_shm_free(c, z->src);
+	z->src = z->out = NULL;
+}
+
+void bench_zc_op(const struct bench_prep *p, const struct bench_zc *z, struct vsm_op *op)
+{
+	op->src = z->src;
+	if (p->bc->kind == BK_VERIFY)
+		op->aux = z->src + p->size;
+}
+
 struct vsm_state {
 	vsm_client *c;
 	uint64_t session;
+	struct bench_zc *zc; /* per in-flight request, over shm; NULL on a stream */
 	uint8_t *outs;
 	uint64_t *t0;
 	unsigned *freeidx;
@@ -144,6 +177,7 @@ static int vsm_setup(struct worker *w, struct vsm_state *s)
 {
 	const struct bench_prep *p = w->p;
 	struct vsm_session_params sp;
+	void *probe;
 	int rc;
 
 	rc = vsm_connect(w->cfg->uri, &s->c);
@@ -173,11 +207,34 @@ static int vsm_setup(struct worker *w, struct vsm_state *s)
 		fail(w, "setup", -ENOMEM, 0);
 		return -1;
 	}
+	/* Over shm every request gets its own buffers in the region: zero copy. */
+	probe = vsm_shm_alloc(s->c, 1);
+	if (!probe)
+		return 0;
+	vsm_shm_free(s->c, probe);
+	s->zc = calloc(w->depth, sizeof(*s->zc));
+	if (!s->zc) {
+		fail(w, "setup", -ENOMEM, 0);
+		return -1;
+	}
+	for (unsigned i = 0; i < w->depth; i++) {
+		if (bench_zc_alloc(s->c, p, &s->zc[i])) {
+			w->failed = 1;
+			snprintf(w->err, sizeof(w->err),
+				 "shm data area too small for depth %u (VSM_SHM_DATA_SIZE)",
+				 w->depth);
+			return -1;
+		}
+	}
 	return 0;
 }
 
-static void vsm_teardown(struct vsm_state *s)
+static void vsm_teardown(struct vsm_state *s, unsigned depth)
 {
+	/* Buffers first: destroying the session needs room in the region. */
+	for (unsigned i = 0; s->zc && i < depth; i++)
+		bench_zc_free(s->c, &s->zc[i]);
+	free(s->zc);
 	if (s->c && s->session)
 		vsm_session_destroy(s->c, s->session);
 	vsm_close(s->c);
@@ -213,9 +270,13 @@ static void vsm_loop(struct worker *w)
 			void *ud = (void *)(uintptr_t)i;
 
 			s.t0[i] = t;
+			if (s.zc) {
+				out = s.zc[i].out;
+				bench_zc_op(p, &s.zc[i], &op);
+			}
 			if (p->bc->kind == BK_NULL)
-				rc = vsm_submit_nop(s.c, p->msg, p->size, out, p->out_cap, ud,
-						    NULL);
+				rc = vsm_submit_nop(s.c, s.zc ? s.zc[i].src : p->msg, p->size, out,
+						    p->out_cap, ud, NULL);
 			else
 				rc = vsm_submit(s.c, &op, p->out_cap ? out : NULL, p->out_cap, ud,
 						NULL);
@@ -246,7 +307,7 @@ static void vsm_loop(struct worker *w)
 		w->t_end = t;
 	}
 out:
-	vsm_teardown(&s);
+	vsm_teardown(&s, w->depth);
 }
 
 static void *worker_main(void *arg)

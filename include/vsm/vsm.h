@@ -134,13 +134,14 @@ unsigned vsm_inflight(const vsm_client *c);
 /*
  * Zero copy over the shared-memory transport (uri "shm:PATH"). vsm_shm_alloc
  * returns len bytes inside the client's region (64-byte aligned), or NULL on a
- * stream client or when the data area has no room (errno ENOMEM or EINVAL).
+ * stream client or when the data area has no room (errno EINVAL or ENOMEM).
  * An operation whose src is the start of such a buffer and whose out lies in
  * the region is carried by offset: nothing is copied, and out == src
  * (in-place) is allowed. Anything else is copied into and out of the region.
- * A buffer must not be freed, nor its bytes changed, while a request that
- * uses it is outstanding; every buffer is gone after vsm_close.
- * docs/libvsm.md has the exact rules.
+ * The bytes must not change while a request that uses them is outstanding;
+ * vsm_shm_free of a buffer still in use takes effect when that request
+ * completes. Every buffer is gone after vsm_close. docs/libvsm.md has the
+ * exact rules.
  */
 void *vsm_shm_alloc(vsm_client *c, size_t len);
 void vsm_shm_free(vsm_client *c, void *p);

@@ -54,8 +54,8 @@ struct vsm_slot {
 	uint32_t nchunks; /* 0: none */
 	uint32_t req_off; /* request payload in the data area */
 	uint32_t req_len;
-	uint32_t out_off; /* where vsmd writes the response */
-	uint32_t out_cap; /* as offered in the SQE */
+	uint32_t out_off;  /* where vsmd writes the response */
+	uint32_t out_room; /* out_cap as offered in the SQE */
 };
 
 struct vsm_shm;

@@ -27,7 +27,7 @@
 /* Batching wants some room even when the daemon's max_msg is small. */
 #define MIN_BUF (64u * 1024u)
 
-static int64_t now_ms(void)
+int64_t vsm_now_ms(void)
 {
 	struct timespec ts;
 
@@ -36,11 +36,11 @@ static int64_t now_ms(void)
 }
 
 /* Wait for fd to be ready for events before deadline (CLOCK_MONOTONIC ms). */
-static int wait_ready(int fd, short events, int64_t deadline)
+int vsm_conn_wait(int fd, short events, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = events};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - vsm_now_ms();
 		int r;
 
 		if (left <= 0)
@@ -67,7 +67,7 @@ static int connect_fd(int fd, const struct sockaddr *sa, socklen_t len)
 		return 0;
 	if (errno != EINTR && errno != EINPROGRESS)
 		return -errno;
-	if (wait_ready(fd, POLLOUT, now_ms() + HELLO_TIMEOUT_MS) < 0)
+	if (vsm_conn_wait(fd, POLLOUT, vsm_now_ms() + HELLO_TIMEOUT_MS) < 0)
 		return -ETIMEDOUT;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
 		return -errno;
@@ -136,7 +136,7 @@ static int open_socket(const struct vsm_uri *u)
 	return fd;
 }
 
-static int xfer(int fd, uint8_t *buf, size_t len, int out, int64_t deadline)
+int vsm_conn_xfer(int fd, uint8_t *buf, size_t len, int out, int64_t deadline)
 {
 	while (len) {
 		ssize_t n = out ? send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT)
@@ -154,19 +154,20 @@ static int xfer(int fd, uint8_t *buf, size_t len, int out, int64_t deadline)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
-		rc = wait_ready(fd, out ? POLLOUT : POLLIN, deadline);
+		rc = vsm_conn_wait(fd, out ? POLLOUT : POLLIN, deadline);
 		if (rc)
 			return rc;
 	}
 	return 0;
 }
 
-static int hello(struct vsm_client *c)
+static int hello(struct vsm_client *c, int shm)
 {
 	struct vsm_wire_hello m = {
 		.min_version = 1,
 		.max_version = VSM_WIRE_VERSION,
-		.features = VSM_FEAT__ALL,
+		/* A stream client does not ask for SHM_SETUP it will not use. */
+		.features = shm ? VSM_FEAT__ALL : VSM_FEAT__ALL & ~VSM_FEAT_SHM,
 	};
 	struct vsm_wire_hdr h = {
 		.len = VSM_WIRE_HELLO_LEN,
@@ -174,22 +175,22 @@ static int hello(struct vsm_client *c)
 		.op = VSM_MSG_HELLO,
 	};
 	uint8_t buf[VSM_WIRE_HDR_LEN + VSM_WIRE_HELLO_RESP_LEN];
-	int64_t deadline = now_ms() + HELLO_TIMEOUT_MS;
+	int64_t deadline = vsm_now_ms() + HELLO_TIMEOUT_MS;
 	struct vsm_wire_hello_resp *in = &c->info;
 	int rc;
 
 	vsm_wire_encode_hdr(buf, sizeof(buf), &h);
 	vsm_wire_encode_hello(buf + VSM_WIRE_HDR_LEN, sizeof(buf) - VSM_WIRE_HDR_LEN, &m);
-	rc = xfer(c->fd, buf, VSM_WIRE_HDR_LEN + VSM_WIRE_HELLO_LEN, 1, deadline);
+	rc = vsm_conn_xfer(c->fd, buf, VSM_WIRE_HDR_LEN + VSM_WIRE_HELLO_LEN, 1, deadline);
 	if (!rc)
-		rc = xfer(c->fd, buf, VSM_WIRE_HDR_LEN, 0, deadline);
+		rc = vsm_conn_xfer(c->fd, buf, VSM_WIRE_HDR_LEN, 0, deadline);
 	if (rc)
 		return rc;
 	if (vsm_wire_decode_hdr(buf, VSM_WIRE_HDR_LEN, &h) != VSM_S_OK ||
 	    h.flags != VSM_HDR_F_RESPONSE || h.op != VSM_MSG_HELLO || h.id != 0 ||
 	    h.len > VSM_WIRE_HELLO_RESP_LEN)
 		return -EPROTO;
-	rc = xfer(c->fd, buf + VSM_WIRE_HDR_LEN, h.len, 0, deadline);
+	rc = vsm_conn_xfer(c->fd, buf + VSM_WIRE_HDR_LEN, h.len, 0, deadline);
 	if (rc)
 		return rc;
 	if (h.status != VSM_S_OK) {
@@ -215,12 +216,15 @@ static int setup_buffers(struct vsm_client *c)
 	c->nslots = c->info.max_inflight < MAX_SLOTS ? c->info.max_inflight : MAX_SLOTS;
 	c->slots = calloc(c->nslots, sizeof(*c->slots));
 	c->doneq = calloc(c->nslots, sizeof(*c->doneq));
+	c->next_id = 1;
+	/* Over shm, requests and responses live in the region. */
+	if (c->shm)
+		return c->slots && c->doneq ? 0 : -ENOMEM;
 	c->sbuf = malloc(buf);
 	c->rbuf = malloc(buf);
 	if (!c->slots || !c->doneq || !c->sbuf || !c->rbuf)
 		return -ENOMEM;
 	c->scap = c->rcap = buf;
-	c->next_id = 1;
 	return 0;
 }
 
@@ -228,7 +232,7 @@ int vsm_connect(const char *uri, vsm_client **out)
 {
 	struct vsm_client *c;
 	struct vsm_uri *u;
-	int rc, fd;
+	int rc, fd, shm;
 
 	if (!out)
 		return -EINVAL;
@@ -238,6 +242,7 @@ int vsm_connect(const char *uri, vsm_client **out)
 		return -ENOMEM;
 	rc = vsm_uri_parse(uri, u);
 	fd = rc ? rc : open_socket(u);
+	shm = u->kind == VSM_URI_SHM;
 	free(u);
 	if (fd < 0)
 		return fd;
@@ -249,7 +254,9 @@ int vsm_connect(const char *uri, vsm_client **out)
 	c->fd = fd;
 	rc = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
 	if (!rc)
-		rc = hello(c);
+		rc = hello(c, shm);
+	if (!rc && shm)
+		rc = vsm_shm_attach(c);
 	if (!rc)
 		rc = setup_buffers(c);
 	if (rc) {
@@ -264,6 +271,7 @@ void vsm_close(vsm_client *c)
 {
 	if (!c)
 		return;
+	vsm_shm_detach(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->slots);

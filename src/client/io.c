@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <vsm/wire.h>
 
@@ -27,6 +28,8 @@ void vsm_io_kill(struct vsm_client *c, int err)
 
 		if (s->state != VSM_SLOT_WAIT)
 			continue;
+		if (c->shm)
+			vsm_shm_release(c, s);
 		s->state = VSM_SLOT_DONE;
 		s->status = err;
 		s->detail = VSM_D_NONE;
@@ -34,6 +37,9 @@ void vsm_io_kill(struct vsm_client *c, int err)
 		if (!s->sync)
 			c->doneq[(c->done_head + c->done_count++) % c->nslots] = i;
 	}
+	/* Closing our end is how vsmd learns to tear the region down. */
+	if (c->shm)
+		shutdown(c->fd, SHUT_RDWR);
 }
 
 static void complete(struct vsm_client *c, struct vsm_slot *s, const struct vsm_wire_hdr *h,
@@ -155,6 +161,8 @@ int vsm_io_read(struct vsm_client *c, int timeout_ms)
 
 	if (c->dead)
 		return c->dead;
+	if (c->shm)
+		return vsm_shm_read(c, timeout_ms);
 	if (timeout_ms != 0) {
 		rc = wait_fd(c, POLLIN, timeout_ms, &rev);
 		if (rc < 0) {
@@ -170,6 +178,8 @@ int vsm_io_read(struct vsm_client *c, int timeout_ms)
 
 int vsm_io_flush(struct vsm_client *c, int wait)
 {
+	if (c->shm)
+		return vsm_shm_flush(c);
 	while (!c->dead && c->soff < c->slen) {
 		ssize_t w = send(c->fd, c->sbuf + c->soff, c->slen - c->soff,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -18,6 +18,8 @@ uint8_t *vsm_req_begin(struct vsm_client *c, const struct vsm_req *r, int *rc)
 		*rc = c->dead;
 		return NULL;
 	}
+	if (c->shm)
+		return vsm_shm_begin(c, r, rc);
 	if (r->payload_len > c->info.max_msg) {
 		*rc = -EMSGSIZE;
 		return NULL;
@@ -43,6 +45,8 @@ uint64_t vsm_req_commit(struct vsm_client *c, const struct vsm_req *r)
 	};
 	struct vsm_slot *s;
 
+	if (c->shm)
+		return vsm_shm_commit(c, r);
 	/* inflight < nslots (checked in begin), so a free slot is at most nslots ids away. */
 	while (c->slots[c->next_id % c->nslots].state != VSM_SLOT_FREE)
 		c->next_id++;
@@ -118,6 +122,10 @@ int vsm_encode_op(struct vsm_client *c, const struct vsm_op *op, void *out, size
 	if (len32(op->iv_len, op->iv, &m.iv_len) || len32(op->aad_len, op->aad, &m.aad_len) ||
 	    len32(op->src_len, op->src, &m.src_len) || len32(op->aux_len, op->aux, &m.aux_len))
 		return -EINVAL;
+	if (c->dead)
+		return c->dead;
+	if (c->shm)
+		return vsm_shm_encode_op(c, &m, out, out_cap, user_data, sync, id);
 	r.payload_len = vsm_wire_op_size(&m);
 	p = vsm_req_begin(c, &r, &rc);
 	if (!p)
@@ -154,6 +162,12 @@ int vsm_submit_nop(vsm_client *c, const void *buf, size_t len, void *out, size_t
 
 	if (!c || (len && !buf) || (out_cap && !out))
 		return -EINVAL;
+	if (c->shm) {
+		if (c->dead)
+			return c->dead;
+		return vsm_shm_submit_nop(c, buf, len, out, out_cap, user_data, 0, 0,
+					  id ? id : &nid);
+	}
 	p = vsm_req_begin(c, &r, &rc);
 	if (!p)
 		return rc;

@@ -159,6 +159,59 @@ static void test_vsock(void **state)
 	assert_int_equal(vsm_uri_parse("vsock:3:1:2", &u), -EINVAL);
 }
 
+static void test_shm(void **state)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+	socklen_t len = 0;
+
+	assert_int_equal(vsm_uri_parse("shm:/run/x.sock", &u), 0);
+	assert_int_equal(u.kind, VSM_URI_SHM);
+	assert_string_equal(u.path, "/run/x.sock");
+	assert_string_equal(vsm_uri_scheme(&u), "shm");
+
+	/* The region is set up over vsmd's unix socket, so the address is AF_UNIX. */
+	assert_int_equal(vsm_uri_sockaddr(&u, &ss, &len), 0);
+	assert_int_equal(sun->sun_family, AF_UNIX);
+	assert_string_equal(sun->sun_path, "/run/x.sock");
+	assert_int_equal(len, offsetof(struct sockaddr_un, sun_path) + strlen("/run/x.sock") + 1);
+
+	/* "shm:" alone is the default socket. */
+	assert_int_equal(vsm_uri_parse("shm:", &u), 0);
+	assert_int_equal(u.kind, VSM_URI_SHM);
+	assert_string_equal(u.path, VSM_DEFAULT_SOCKET);
+
+	assert_int_equal(vsm_uri_parse("shm:rel/a:b", &u), 0);
+	assert_int_equal(u.kind, VSM_URI_SHM);
+	assert_string_equal(u.path, "rel/a:b");
+
+	setenv("VSM_URI", "shm:/tmp/s.sock", 1);
+	assert_int_equal(vsm_uri_parse(NULL, &u), 0);
+	assert_int_equal(u.kind, VSM_URI_SHM);
+	assert_string_equal(u.path, "/tmp/s.sock");
+	unsetenv("VSM_URI");
+
+	/* Without the colon it is a relative path, not the scheme. */
+	assert_int_equal(vsm_uri_parse("shm", &u), 0);
+	assert_int_equal(u.kind, VSM_URI_UNIX);
+	assert_string_equal(u.path, "shm");
+
+	assert_int_equal(vsm_uri_parse("SHM:/x", &u), -EINVAL);
+	assert_int_equal(vsm_uri_parse("shmem:/x", &u), -EINVAL);
+}
+
+static void test_shm_long_path(void **state)
+{
+	char *p = malloc(VSM_URI_PATH_MAX + 8);
+
+	assert_non_null(p);
+	memcpy(p, "shm:/", 5);
+	memset(p + 5, 'a', VSM_URI_PATH_MAX);
+	p[VSM_URI_PATH_MAX + 5] = '\0';
+	assert_int_equal(vsm_uri_parse(p, &u), -ENAMETOOLONG);
+	free(p);
+}
+
 static void test_unknown_scheme(void **state)
 {
 	assert_int_equal(vsm_uri_parse("foo:bar", &u), -EINVAL);
@@ -234,6 +287,8 @@ int main(void)
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_tcp_bad),
 		cmocka_unit_test(test_vsock),
+		cmocka_unit_test(test_shm),
+		cmocka_unit_test(test_shm_long_path),
 		cmocka_unit_test(test_unknown_scheme),
 		cmocka_unit_test(test_sockaddr_unix),
 		cmocka_unit_test(test_long_path),
