@@ -20,7 +20,10 @@
  * Wake-ups: a side about to sleep sets its NEED_WAKEUP flag, issues a full
  * fence, and re-checks the ring it waits on before sleeping. The other side,
  * after publishing a tail, issues a full fence and rings the doorbell only if
- * the flag is set. So a busy pair never touches the eventfds.
+ * the flag is set. So a busy pair never touches the eventfds. vsmd also
+ * sleeps when the completion ring is full, so a client that reaps must then
+ * (after a full fence) ring the SQ doorbell if vsmd's flag is set. A client
+ * that keeps at most sq_entries requests outstanding never fills it.
  *
  * vsmd copies each SQ entry and each fixed-size part of a request into
  * private memory exactly once, and validates that copy. The client may

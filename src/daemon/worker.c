@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,8 +231,14 @@ static bool service(struct vsm_worker *w, struct vsm_conn *c, bool *closed)
 		} else if (ss == VSM_SHM_BUDGET) {
 			more_shm = true;
 		} else if (now - c->shm_last_work < (uint64_t)c->t->limits.shm_spin_us * 1000) {
-			/* Adaptive polling: a busy tenant keeps the worker's attention. */
+			/*
+			 * Adaptive polling: a busy tenant keeps the worker's attention.
+			 * Idle polls yield, so on a host with fewer cores than spinners
+			 * the client still gets the CPU it needs to submit.
+			 */
 			more_shm = true;
+			if (!done)
+				sched_yield();
 		} else {
 			more_shm = !vsm_shm_sleep(c->shm);
 		}

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "transport/shm.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -120,7 +119,13 @@ bool vsm_shm_sleep(struct vsm_shm *s)
 	/* Pairs with the client's fence between publishing sq_tail and reading our flag. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	uint32_t tail = __atomic_load_n(&s->hdr->sq_tail, __ATOMIC_ACQUIRE);
-	return tail == s->sq_head;
+	uint32_t cq_head = __atomic_load_n(&s->hdr->cq_head, __ATOMIC_ACQUIRE);
+	/*
+	 * Sleep when there is nothing to do, or when the client has not reaped
+	 * (a full completion ring): it rings the SQ doorbell after reaping if
+	 * it sees our flag, so neither case needs the worker to spin.
+	 */
+	return tail == s->sq_head || s->cq_tail - cq_head >= s->entries;
 }
 
 void vsm_shm_doorbell(struct vsm_shm *s)
@@ -164,7 +169,7 @@ static const uint8_t *copy_in(struct vsm_shm *s, uint32_t off, uint32_t len)
  * (its completion says BADMSG/PROTOCOL; the caller disconnects).
  */
 static bool run_one(struct vsm_conn *c, struct vsm_shm *s, const struct vsm_shm_sqe *e,
-		    uint64_t qos_wait)
+		    const uint8_t *priv, uint64_t qos_wait)
 {
 	struct vsm_tenant *t = c->t;
 	uint64_t t0 = vsm_mono_ns();
@@ -234,20 +239,22 @@ static bool run_one(struct vsm_conn *c, struct vsm_shm *s, const struct vsm_shm_
 			}
 		}
 	} else {
-		const uint8_t *p = NULL;
 		if (overlaps(e->req_off, e->req_len, e->out_off, out_cap)) {
 			st = VSM_S_BADMSG;
 			detail = VSM_D_BAD_LENGTH;
-		} else if (!(p = copy_in(s, e->req_off, e->req_len)) && e->req_len) {
+		} else if (!priv && e->req_len) {
 			st = VSM_S_ERR;
 			detail = VSM_D_ENGINE;
 		} else {
 			dispatched = true;
-			st = vsm_dispatch_shm(t, &c->ps, e->id, e->msg, p, e->req_len, NULL, out,
+			st = vsm_dispatch_shm(t, &c->ps, e->id, e->msg, priv, e->req_len, NULL, out,
 					      out_cap, &out_len, &detail, &ri);
 			if (st == VSM_S_BADMSG && detail == VSM_D_PROTOCOL)
 				ok = false;
 		}
+		/* SESSION_CREATE carried a key: it must not linger in the scratch copy. */
+		if (priv && e->req_len)
+			OPENSSL_cleanse(s->scratch, e->req_len);
 	}
 	if (!dispatched) {
 		/* Answered by the transport itself (NOP, or refused): count it here. */
@@ -346,21 +353,26 @@ enum vsm_shm_state vsm_shm_process(struct vsm_conn *c, unsigned budget, unsigned
 				 c->peer);
 			return VSM_SHM_BROKEN;
 		}
+		/*
+		 * Messages other than OP and NOP are copied whole before anything
+		 * reads them, QoS included: RANDOM is charged what the copy asks for.
+		 */
+		const uint8_t *priv = NULL;
+		if (e.msg != VSM_MSG_OP && e.msg != VSM_MSG_NOP && e.req_len <= t->limits.max_msg)
+			priv = copy_in(s, e.req_off, e.req_len);
 		uint64_t qos_wait = 0;
 		if (vsm_dispatch_metered(e.msg) && (c->qos_at || vsm_qos_limited(&t->qos))) {
 			uint64_t cost = e.req_len;
-			if (e.msg == VSM_MSG_RANDOM && e.req_len == 4 &&
-			    e.req_off + 4 <= s->data_size) {
-				uint32_t n;
-				memcpy(&n, s->data + e.req_off, 4);
-				cost += le32toh(n);
-			}
+			uint32_t n;
+			if (e.msg == VSM_MSG_RANDOM && priv &&
+			    vsm_wire_decode_u32(priv, e.req_len, &n) == VSM_S_OK)
+				cost += n;
 			if (vsm_conn_qos_wait(c, cost, vsm_mono_ns(), &qos_wait)) {
 				st = VSM_SHM_QOS;
 				break;
 			}
 		}
-		bool ok = run_one(c, s, &e, qos_wait);
+		bool ok = run_one(c, s, &e, priv, qos_wait);
 		s->sq_head++;
 		budget--;
 		(*done)++;
