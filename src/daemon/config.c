@@ -282,6 +282,11 @@ static int handler(void *user, const char *section, const char *name, const char
 				     VSM_CONF_MAX_IDS);
 			for (unsigned i = 0; i < n && t->n_uids < VSM_CONF_MAX_IDS; i++)
 				t->uids[t->n_uids++] = (uid_t)ids[i];
+		} else if (!strcmp(name, "ivshmem_socket")) {
+			if (strlen(v) >= sizeof(t->ivshmem_socket))
+				FAIL("ivshmem_socket path longer than %zu bytes",
+				     sizeof(t->ivshmem_socket) - 1);
+			snprintf(t->ivshmem_socket, sizeof(t->ivshmem_socket), "%s", v);
 		} else if (!strcmp(name, "vsock_cids")) {
 			if (parse_list(v, t->cids, &t->n_cids, 0xfffffffeu))
 				FAIL("vsock_cids must be a list of numeric CIDs");
@@ -358,6 +363,13 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 							 t->name);
 						return -1;
 					}
+			if (t->ivshmem_socket[0] &&
+			    !strcmp(t->ivshmem_socket, c->tenants[j].ivshmem_socket)) {
+				snprintf(err, errlen,
+					 "ivshmem_socket %s is in both [tenant %s] and [tenant %s]",
+					 t->ivshmem_socket, c->tenants[j].name, t->name);
+				return -1;
+			}
 			for (unsigned a = 0; a < t->n_cids; a++)
 				for (unsigned b = 0; b < c->tenants[j].n_cids; b++)
 					if (t->cids[a] == c->tenants[j].cids[b]) {
@@ -409,6 +421,8 @@ void vsm_config_print(const struct vsm_config *c, FILE *f)
 		for (unsigned j = 0; j < t->n_cids; j++)
 			fprintf(f, "%s %u", j ? "," : "", t->cids[j]);
 		fprintf(f, "\n");
+		if (t->ivshmem_socket[0])
+			fprintf(f, "ivshmem_socket = %s\n", t->ivshmem_socket);
 		print_limits(f, &t->limits);
 	}
 }

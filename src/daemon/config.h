@@ -33,6 +33,7 @@ struct vsm_tenant_conf {
 	unsigned n_uids;
 	uint32_t cids[VSM_CONF_MAX_IDS];
 	unsigned n_cids;
+	char ivshmem_socket[108]; /* QEMU ivshmem-doorbell server for this tenant; "" = none */
 	struct vsm_limits limits;
 	unsigned limits_set; /* bit per field of vsm_limits given in this section */
 };

@@ -59,6 +59,8 @@ void vsm_conn_free(struct vsm_conn *c)
 {
 	settle_inflight(c);
 	vsm_shm_destroy(c->shm);
+	if (c->is_ivshmem)
+		atomic_store(&c->t->ivshmem_bound, false);
 	/* Close first: once the count says the tenant is gone, so is the socket. */
 	if (c->fd >= 0)
 		close(c->fd);

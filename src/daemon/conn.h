@@ -46,6 +46,7 @@ struct vsm_conn {
 
 	/* Shared-memory binding (SHM_SETUP on a unix-socket connection). */
 	bool is_unix;
+	bool is_ivshmem; /* releases the tenant's ivshmem binding when freed */
 	struct vsm_shm *shm;
 	bool shm_watched;	/* its SQ doorbell is in the worker's epoll */
 	uint64_t shm_last_work; /* for adaptive polling */

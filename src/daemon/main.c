@@ -23,6 +23,7 @@
 #include "daemon/log.h"
 #include "daemon/worker.h"
 #include "engine/engine.h"
+#include "transport/ivshmem.h"
 #include "transport/stream.h"
 
 #define DEFAULT_CONFIG "/etc/vsm/vsmd.conf"
@@ -97,8 +98,6 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 	return 0;
 }
 
-#define MAX_LISTENERS 3
-
 /*
  * A descriptor kept in reserve: when accept fails for lack of descriptors,
  * the pending connection is accepted on it and closed at once. Without it
@@ -125,6 +124,38 @@ static void shed_one(int lfd)
 		last_log = now;
 		shed = 0;
 	}
+}
+
+/*
+ * A QEMU ivshmem-doorbell device connected to a tenant's ivshmem socket:
+ * the region exists from the start, and the guest, which cannot speak
+ * HELLO, finds what HELLO would say in the region's header.
+ */
+static int ivshmem_bind(struct vsm_conn *c)
+{
+	struct vsm_tenant *t = c->t;
+	char err[160];
+	uint8_t algs[VSM_ALG__MAX / 8];
+	c->is_ivshmem = true;
+	vsm_router_algs(algs);
+	c->shm = vsm_shm_create(0, 0, t->limits.max_msg, t->name, algs, err, sizeof(err));
+	if (!c->shm) {
+		log_warn("tenant %s: ivshmem region: %s", t->name, err);
+		return -1;
+	}
+	c->shm->hdr->vsmd_peer = VSM_IVSHMEM_VSMD_PEER;
+	if (vsm_ivshmem_handshake(c->fd, c->shm) < 0) {
+		log_warn("tenant %s: ivshmem handshake: %s", t->name, strerror(errno));
+		return -1;
+	}
+	close(c->shm->memfd); /* QEMU has it; our mapping keeps the region */
+	c->shm->memfd = -1;
+	c->ps.hello_done = true;
+	c->ps.version = VSM_WIRE_VERSION;
+	c->ps.features = VSM_FEAT_MULTIPART | VSM_FEAT_OUT_OF_ORDER;
+	log_info("tenant %s: QEMU attached on %s (%u entries, %u KiB data)", t->name, c->peer,
+		 c->shm->entries, c->shm->data_size >> 10);
+	return 0;
 }
 
 /* Every connection is a descriptor: use what the hard limit allows. */
@@ -268,8 +299,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	struct vsm_listener ls[MAX_LISTENERS];
+	/* unix, TCP, vsock, and one ivshmem socket per tenant that asks for it */
+	unsigned max_listeners = 3 + conf.n_tenants;
+	struct vsm_listener *ls = calloc(max_listeners, sizeof(*ls));
 	unsigned nl = 0;
+	if (!ls) {
+		log_err("out of memory");
+		return 1;
+	}
 	int rc = 0;
 	if (conf.unix_socket[0]) {
 		if (vsm_listen_unix(&ls[nl], conf.unix_socket, conf.socket_mode, err, sizeof(err)))
@@ -284,6 +321,19 @@ int main(int argc, char **argv)
 	if (conf.vsock_port) {
 		if (vsm_listen_vsock(&ls[nl], conf.vsock_port, err, sizeof(err)))
 			goto listen_failed;
+		nl++;
+	}
+	for (unsigned i = 0; i < conf.n_tenants; i++) {
+		const struct vsm_tenant_conf *tc = &conf.tenants[i];
+		if (!tc->ivshmem_socket[0])
+			continue;
+		if (vsm_listen_unix(&ls[nl], tc->ivshmem_socket, conf.socket_mode, err,
+				    sizeof(err)))
+			goto listen_failed;
+		ls[nl].kind = VSM_LISTEN_IVSHMEM;
+		snprintf(ls[nl].tenant, sizeof(ls[nl].tenant), "%s", tc->name);
+		snprintf(ls[nl].desc, sizeof(ls[nl].desc), "ivshmem:%s (tenant %s)",
+			 tc->ivshmem_socket, tc->name);
 		nl++;
 	}
 
@@ -304,7 +354,7 @@ int main(int argc, char **argv)
 		log_warn("metrics: %s", err);
 
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = MAX_LISTENERS};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = max_listeners};
 	epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
 	for (unsigned i = 0; i < nl; i++) {
 		ev.data.u32 = i;
@@ -325,7 +375,7 @@ int main(int argc, char **argv)
 		}
 		for (int i = 0; i < n; i++) {
 			uint32_t k = evs[i].data.u32;
-			if (k == MAX_LISTENERS) {
+			if (k == max_listeners) {
 				struct signalfd_siginfo si;
 				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
@@ -363,6 +413,10 @@ int main(int argc, char **argv)
 					c->is_unix = true;
 					c->ps.offer = VSM_FEAT__ALL;
 				}
+				if (ls[k].kind == VSM_LISTEN_IVSHMEM && ivshmem_bind(c) < 0) {
+					vsm_conn_free(c);
+					continue;
+				}
 				vsm_workers_adopt(c);
 			}
 		}
@@ -370,6 +424,7 @@ int main(int argc, char **argv)
 
 	for (unsigned i = 0; i < nl; i++)
 		vsm_listener_close(&ls[i]);
+	free(ls);
 	vsm_metrics_stop();
 	vsm_control_stop();
 	vsm_workers_drain(conf.drain_timeout_ms);
@@ -385,6 +440,7 @@ listen_failed:
 	log_err("%s", err);
 	for (unsigned i = 0; i < nl; i++)
 		vsm_listener_close(&ls[i]);
+	free(ls);
 	rc = 1;
 	vsm_tenants_fini();
 	vsm_router_fini();

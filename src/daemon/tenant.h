@@ -50,7 +50,8 @@ struct vsm_tenant {
 	atomic_ullong ops;
 	atomic_ullong errors;
 
-	atomic_uint kick_gen; /* bumped to disconnect all current connections */
+	atomic_bool ivshmem_bound; /* a QEMU holds the tenant's ivshmem region */
+	atomic_uint kick_gen;	   /* bumped to disconnect all current connections */
 	struct vsm_qos qos;
 	struct vsm_stats *stats;
 };

@@ -219,6 +219,16 @@ int vsm_listener_accept(struct vsm_listener *l, const struct vsm_config *c, stru
 		*t = vsm_tenant_attach_name(c->tcp_tenant, &why);
 		break;
 	}
+	case VSM_LISTEN_IVSHMEM:
+		/* The socket is the tenant's: whoever reaches it is that VM's QEMU. */
+		snprintf(peer, peerlen, "ivshmem %s", l->path);
+		*t = vsm_tenant_attach_name(l->tenant, &why);
+		if (*t && atomic_exchange(&(*t)->ivshmem_bound, true)) {
+			vsm_tenant_detach(*t);
+			*t = NULL;
+			why = "the tenant's ivshmem region is in use by another QEMU";
+		}
+		break;
 	case VSM_LISTEN_VSOCK: {
 		struct sockaddr_vm *vm = (struct sockaddr_vm *)&ss;
 		snprintf(peer, peerlen, "vsock cid %u", vm->svm_cid);

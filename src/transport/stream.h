@@ -14,13 +14,14 @@
 #include "daemon/config.h"
 #include "daemon/tenant.h"
 
-enum vsm_listener_kind { VSM_LISTEN_UNIX, VSM_LISTEN_TCP, VSM_LISTEN_VSOCK };
+enum vsm_listener_kind { VSM_LISTEN_UNIX, VSM_LISTEN_TCP, VSM_LISTEN_VSOCK, VSM_LISTEN_IVSHMEM };
 
 struct vsm_listener {
 	int fd;
 	enum vsm_listener_kind kind;
-	char desc[160]; /* "unix:/run/vsm/vsmd.sock" etc., for logs */
-	char path[108]; /* unix: unlinked on close */
+	char desc[160];			      /* "unix:/run/vsm/vsmd.sock" etc., for logs */
+	char path[108];			      /* unix: unlinked on close */
+	char tenant[VSM_TENANT_NAME_MAX + 1]; /* ivshmem: the one tenant this socket serves */
 };
 
 int vsm_listen_unix(struct vsm_listener *l, const char *path, unsigned mode, char *err,
