@@ -20,6 +20,9 @@ pkgs=(
 	libcmocka-dev     # unit tests
 	openssl
 	clang-format      # the format check in scripts/test.sh
+	qemu-system-x86   # the ivshmem real-guest test (tests/guest)
+	busybox-static    # the guest's userland
+	cpio              # the guest's initramfs
 )
 
 missing=()

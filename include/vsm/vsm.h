@@ -36,6 +36,9 @@ typedef struct vsm_client vsm_client;
  * uri: "unix:PATH", "tcp:HOST:PORT", "vsock:CID:PORT", or a bare path (taken
  * as unix:). NULL means $VSM_URI, else unix:VSM_DEFAULT_SOCKET. Connects and
  * runs the HELLO exchange.
+ * Also "shm:[PATH]" (shared memory set up over vsmd's unix socket) and, inside
+ * a QEMU guest, "ivshmem:[PCIADDR]" (an ivshmem-doorbell device served by
+ * vsmd; docs/qemu.md).
  */
 int vsm_connect(const char *uri, vsm_client **out);
 void vsm_close(vsm_client *c);

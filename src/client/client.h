@@ -14,8 +14,9 @@
  * slot indices, also of nslots entries) for the next vsm_poll().
  *
  * The same table serves both transports. On a stream the request bytes go
- * through sbuf/rbuf; over shared memory (shm.c) they sit in the region's data
- * area, and a slot also records the data-area space its request holds.
+ * through sbuf/rbuf; over shared memory (shm.c, local or ivshmem) they sit in
+ * the region's data area, and a slot also records the data-area space its
+ * request holds.
  */
 #ifndef VSM_CLIENT_CLIENT_H
 #define VSM_CLIENT_CLIENT_H
@@ -61,7 +62,7 @@ struct vsm_slot {
 struct vsm_shm;
 
 struct vsm_client {
-	int fd;
+	int fd;	  /* -1 for ivshmem, which has no socket */
 	int dead; /* 0, or the -errno that ended the connection */
 	int last_detail;
 	struct vsm_wire_hello_resp info;
@@ -143,5 +144,15 @@ VSM_HIDDEN int vsm_shm_encode_op(struct vsm_client *c, const struct vsm_wire_op 
 VSM_HIDDEN int vsm_shm_submit_nop(struct vsm_client *c, const void *buf, size_t len, void *out,
 				  size_t out_cap, void *user_data, uint8_t sync, uint8_t discard,
 				  uint64_t *id);
+
+/*
+ * ivshmem.c: the same ring on a QEMU ivshmem-doorbell device, from inside
+ * the VM. attach maps the device at PCI address addr ("" = the first that
+ * holds a vsm region) and fills c->info from the region header; there is no
+ * socket (c->fd is -1). probe, once the slots exist, asks vsmd for STATUS,
+ * which proves it is serving the region and gives the tenant's limits.
+ */
+VSM_HIDDEN int vsm_ivshmem_attach(struct vsm_client *c, const char *addr);
+VSM_HIDDEN int vsm_ivshmem_probe(struct vsm_client *c);
 
 #endif

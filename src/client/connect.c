@@ -228,37 +228,49 @@ static int setup_buffers(struct vsm_client *c)
 	return 0;
 }
 
+/* A socket, HELLO and, for shm:, the region. */
+static int connect_socket(struct vsm_client *c, const struct vsm_uri *u)
+{
+	int shm = u->kind == VSM_URI_SHM, rc;
+
+	c->fd = open_socket(u);
+	if (c->fd < 0)
+		return c->fd;
+	rc = fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
+	if (!rc)
+		rc = hello(c, shm);
+	if (!rc && shm)
+		rc = vsm_shm_attach(c);
+	return rc ? rc : setup_buffers(c);
+}
+
+/* No socket in a VM: the device's region header stands in for HELLO. */
+static int connect_ivshmem(struct vsm_client *c, const struct vsm_uri *u)
+{
+	int rc = vsm_ivshmem_attach(c, u->path);
+
+	if (!rc)
+		rc = setup_buffers(c);
+	return rc ? rc : vsm_ivshmem_probe(c);
+}
+
 int vsm_connect(const char *uri, vsm_client **out)
 {
 	struct vsm_client *c;
 	struct vsm_uri *u;
-	int rc, fd, shm;
+	int rc;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
 	u = malloc(sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	rc = vsm_uri_parse(uri, u);
-	fd = rc ? rc : open_socket(u);
-	shm = u->kind == VSM_URI_SHM;
-	free(u);
-	if (fd < 0)
-		return fd;
 	c = calloc(1, sizeof(*c));
-	if (!c) {
-		close(fd);
-		return -ENOMEM;
-	}
-	c->fd = fd;
-	rc = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
+	rc = u && c ? vsm_uri_parse(uri, u) : -ENOMEM;
+	if (c)
+		c->fd = -1;
 	if (!rc)
-		rc = hello(c, shm);
-	if (!rc && shm)
-		rc = vsm_shm_attach(c);
-	if (!rc)
-		rc = setup_buffers(c);
+		rc = u->kind == VSM_URI_IVSHMEM ? connect_ivshmem(c, u) : connect_socket(c, u);
+	free(u);
 	if (rc) {
 		vsm_close(c);
 		return rc;

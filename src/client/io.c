@@ -37,8 +37,8 @@ void vsm_io_kill(struct vsm_client *c, int err)
 		if (!s->sync)
 			c->doneq[(c->done_head + c->done_count++) % c->nslots] = i;
 	}
-	/* Closing our end is how vsmd learns to tear the region down. */
-	if (c->shm)
+	/* Closing our end is how vsmd learns to tear the region down (ivshmem: no socket). */
+	if (c->shm && c->fd >= 0)
 		shutdown(c->fd, SHUT_RDWR);
 }
 

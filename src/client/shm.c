@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * libvsm over shared memory: SHM_SETUP on vsmd's unix socket hands over a
- * region (memfd) and two doorbell eventfds; from then on every request is an
- * SQ entry that points at its payload in the region's data area, and every
- * response a CQ entry. The memory ordering is the one written down in
- * <vsm/shm.h>; each atomic below says which half of that contract it is.
+ * The ring of libvsm's shared-memory transport: every request is an SQ entry
+ * that points at its payload in the region's data area, and every response a
+ * CQ entry. The memory ordering is the one written down in <vsm/shm.h>; each
+ * atomic below says which half of that contract it is. How the region was
+ * obtained, how vsmd is rung and how a waiting client sleeps belong to the
+ * transport (shm_setup.c for "shm:", ivshmem.c for "ivshmem:"), reached
+ * through s->port.
  *
  * vsmd is trusted less than fully: the header is validated once from a
  * private copy, a CQ entry is copied out before it is looked at, and no value
@@ -23,71 +25,30 @@
  * stay contiguous, as the protocol wants, without copying src.
  */
 #include <errno.h>
-#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <vsm/shm.h>
 #include <vsm/vsm.h>
 
 #include "client.h"
+#include "shm_ring.h"
 
-#define SETUP_TIMEOUT_MS 10000
-#define HEADROOM	 256u /* fixed part (40) + iv + aad of a zero-copy OP */
-#define MIN_CHUNK	 512u
-#define MIN_DATA	 4096u
-#define DEFAULT_SPIN_US	 50u
-#define MAX_FDS		 8
+#define HEADROOM	256u /* fixed part (40) + iv + aad of a zero-copy OP */
+#define MIN_CHUNK	512u
+#define MIN_DATA	4096u
+#define DEFAULT_SPIN_US 50u
 
 enum { BLK_REQ = 1, BLK_USER = 2 };
 #define BLK_BUSY       0x10u /* a request uses the block's headroom */
 #define BLK_FREE_LATER 0x20u /* vsm_shm_free came while busy */
 
-/* Where the next request goes: decided in begin, used by commit. */
-struct shm_pend {
-	int32_t block;
-	uint32_t chunk, nchunks;
-	uint32_t req_off, req_len;
-	uint32_t out_off, out_cap;
-	uint8_t copy_out, wipe;
-};
-
-struct vsm_shm {
-	uint8_t *map;
-	size_t map_len;
-	struct vsm_shm_hdr *hdr;
-	struct vsm_shm_sqe *sq;
-	const struct vsm_shm_cqe *cq;
-	uint8_t *data;
-	uint32_t data_size;
-	uint32_t entries, mask;
-	int sq_efd, cq_efd;
-
-	uint32_t sq_tail; /* next SQ entry to fill */
-	uint32_t sq_pub;  /* tail as last published */
-	uint32_t cq_head;
-	uint32_t pending; /* requests written and not completed */
-	uint64_t spin_ns;
-
-	uint32_t chunk; /* bytes */
-	uint32_t nchunks;
-	uint32_t cursor;
-	uint64_t *used;	   /* bitmap of chunks */
-	uint32_t *blk_len; /* at a block's first chunk: its length in chunks */
-	uint8_t *blk_kind; /* at a block's first chunk: BLK_* */
-
-	struct shm_pend pend;
-};
-
 /* ---- small helpers ---- */
 
-static uint64_t now_ns(void)
+uint64_t vsm_shm_now_ns(void)
 {
 	struct timespec ts;
 
@@ -126,7 +87,7 @@ static uint32_t off_of(const struct vsm_shm *s, const void *p)
  * $name as a decimal number up to max, with an optional k or m suffix when
  * suffix is set; *out is left alone when the variable is unset or empty.
  */
-static int env_u32(const char *name, uint32_t max, int suffix, uint32_t *out)
+int vsm_shm_env_u32(const char *name, uint32_t max, int suffix, uint32_t *out)
 {
 	const char *v = getenv(name);
 	unsigned long long n;
@@ -264,105 +225,6 @@ void vsm_shm_free(vsm_client *c, void *p)
 
 /* ---- set-up ---- */
 
-static void close_fds(int *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
-/*
- * Receive exactly len bytes, keeping every descriptor that comes along: vsmd
- * may attach them to any byte of the response. Beyond MAX_FDS they are
- * closed at once.
- */
-static int recv_fds(int fd, uint8_t *buf, size_t len, int *fds, int *nfds, int64_t deadline)
-{
-	while (len) {
-		union {
-			struct cmsghdr h;
-			char b[CMSG_SPACE(sizeof(int) * MAX_FDS)];
-		} ctl;
-		struct iovec iov = {.iov_base = buf, .iov_len = len};
-		struct msghdr msg = {
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = ctl.b,
-			.msg_controllen = sizeof(ctl.b),
-		};
-		ssize_t n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-		int rc;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			rc = vsm_conn_wait(fd, POLLIN, deadline);
-			if (rc)
-				return rc;
-			continue;
-		}
-		if (n < 0)
-			return -errno;
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
-			size_t k;
-
-			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-				continue;
-			k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			for (size_t i = 0; i < k; i++) {
-				int got;
-
-				memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
-				if (*nfds < MAX_FDS)
-					fds[(*nfds)++] = got;
-				else
-					close(got);
-			}
-		}
-		if (msg.msg_flags & MSG_CTRUNC)
-			return -EPROTO;
-		if (n == 0)
-			return -ECONNRESET;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int setup_exchange(struct vsm_client *c, struct vsm_wire_shm_setup *m, int *fds, int *nfds)
-{
-	struct vsm_wire_hdr h = {
-		.len = VSM_WIRE_SHM_SETUP_LEN,
-		.magic = VSM_WIRE_MAGIC,
-		.op = VSM_MSG_SHM_SETUP,
-	};
-	uint8_t buf[VSM_WIRE_HDR_LEN + VSM_WIRE_SHM_SETUP_LEN];
-	int64_t deadline = vsm_now_ms() + SETUP_TIMEOUT_MS;
-	int rc;
-
-	vsm_wire_encode_hdr(buf, sizeof(buf), &h);
-	vsm_wire_encode_shm_setup(buf + VSM_WIRE_HDR_LEN, VSM_WIRE_SHM_SETUP_LEN, m);
-	rc = vsm_conn_xfer(c->fd, buf, sizeof(buf), 1, deadline);
-	if (!rc)
-		rc = recv_fds(c->fd, buf, VSM_WIRE_HDR_LEN, fds, nfds, deadline);
-	if (rc)
-		return rc;
-	if (vsm_wire_decode_hdr(buf, VSM_WIRE_HDR_LEN, &h) != VSM_S_OK ||
-	    h.flags != VSM_HDR_F_RESPONSE || h.op != VSM_MSG_SHM_SETUP || h.id != 0 ||
-	    h.len > VSM_WIRE_SHM_SETUP_LEN)
-		return -EPROTO;
-	rc = recv_fds(c->fd, buf + VSM_WIRE_HDR_LEN, h.len, fds, nfds, deadline);
-	if (rc)
-		return rc;
-	if (h.status != VSM_S_OK) {
-		c->last_detail = h.detail;
-		return h.status;
-	}
-	if (vsm_wire_decode_shm_setup(buf + VSM_WIRE_HDR_LEN, h.len, m) != VSM_S_OK || *nfds != 3)
-		return -EPROTO;
-	return 0;
-}
-
 static int range_ok(uint64_t off, uint64_t len, uint64_t lo, uint64_t size)
 {
 	return off >= lo && off <= size && len <= size - off;
@@ -373,18 +235,23 @@ static int disjoint(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a + alen <= b || b + blen <= a;
 }
 
-/* Validate a private copy of the header against the region and what was asked. */
-static int check_hdr(const struct vsm_client *c, const struct vsm_shm_hdr *h, size_t size,
-		     const struct vsm_wire_shm_setup *m)
+/* Validate a private copy of the header against the mapping and what was asked. */
+static int check_hdr(const struct vsm_client *c, const struct vsm_shm_hdr *h, size_t map_len,
+		     const struct vsm_shm_want *w)
 {
 	uint64_t e = h->sq_entries, sq_len = e * sizeof(struct vsm_shm_sqe),
-		 cq_len = e * sizeof(struct vsm_shm_cqe);
+		 cq_len = e * sizeof(struct vsm_shm_cqe), size = h->region_size;
 
-	if (h->magic != VSM_SHM_MAGIC || h->version != VSM_SHM_VERSION ||
-	    h->hdr_size < sizeof(*h) || h->hdr_size > size || h->region_size != size)
+	if (h->magic != VSM_SHM_MAGIC || h->version != VSM_SHM_VERSION)
+		return -EPROTO;
+	/* A PCI BAR is a power of two: the region may be smaller than its mapping. */
+	if (w->exact_size ? size != map_len : size > map_len)
+		return -EPROTO;
+	if (h->hdr_size < sizeof(*h) || h->hdr_size > size)
 		return -EPROTO;
 	if (e < VSM_SHM_MIN_ENTRIES || e > VSM_SHM_MAX_ENTRIES || (e & (e - 1)) ||
-	    h->cq_entries != e || e != m->entries || h->data_size != m->data_size)
+	    h->cq_entries != e || (w->entries && e != w->entries) ||
+	    (w->data_size && h->data_size != w->data_size))
 		return -EPROTO;
 	/* 8-byte alignment: the entries hold u64 ids, read and written in place. */
 	if ((h->sq_off | h->cq_off | h->data_off) % 8)
@@ -396,8 +263,11 @@ static int check_hdr(const struct vsm_client *c, const struct vsm_shm_hdr *h, si
 	    !disjoint(h->sq_off, sq_len, h->data_off, h->data_size) ||
 	    !disjoint(h->cq_off, cq_len, h->data_off, h->data_size))
 		return -EPROTO;
-	if (h->data_size < MIN_DATA || h->max_msg < VSM_WIRE_STATUS_RESP_LEN)
+	if (h->data_size < MIN_DATA || h->max_msg < VSM_WIRE_STATUS_RESP_LEN ||
+	    h->max_msg > VSM_WIRE_MAX_PAYLOAD)
 		return -EPROTO;
+	if (w->from_hdr)
+		return h->tenant[0] && memchr(h->tenant, 0, sizeof(h->tenant)) ? 0 : -EPROTO;
 	/* The header repeats HELLO: a region of another tenant is not ours. */
 	if (memcmp(h->algs, c->info.algs, sizeof(h->algs)) ||
 	    memcmp(h->tenant, c->info.tenant, sizeof(h->tenant)))
@@ -405,28 +275,50 @@ static int check_hdr(const struct vsm_client *c, const struct vsm_shm_hdr *h, si
 	return 0;
 }
 
-static int map_region(struct vsm_client *c, struct vsm_shm *s, int fd,
-		      const struct vsm_wire_shm_setup *m)
+/* Without HELLO, the header is what the client knows of vsmd. */
+static void info_from_hdr(struct vsm_client *c, const struct vsm_shm_hdr *h)
+{
+	struct vsm_wire_hello_resp *in = &c->info;
+
+	memset(in, 0, sizeof(*in));
+	in->version = VSM_WIRE_VERSION;
+	in->features = VSM_FEAT_MULTIPART | VSM_FEAT_OUT_OF_ORDER;
+	in->max_msg = h->max_msg;
+	in->max_inflight = h->sq_entries;
+	memcpy(in->algs, h->algs, sizeof(in->algs));
+	memcpy(in->tenant, h->tenant, sizeof(in->tenant));
+}
+
+static int setup_alloc(struct vsm_shm *s)
+{
+	uint32_t chunk = (s->data_size / s->entries) & ~63u;
+
+	s->chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk;
+	s->nchunks = s->data_size / s->chunk;
+	s->used = calloc((s->nchunks + 63) / 64, sizeof(*s->used));
+	s->blk_len = calloc(s->nchunks, sizeof(*s->blk_len));
+	s->blk_kind = calloc(s->nchunks, sizeof(*s->blk_kind));
+	return s->used && s->blk_len && s->blk_kind ? 0 : -ENOMEM;
+}
+
+int vsm_shm_ring_init(struct vsm_client *c, struct vsm_shm *s, const struct vsm_shm_want *w,
+		      int resume)
 {
 	struct vsm_shm_hdr h;
-	struct stat st;
-	uint32_t sq_head, cq_tail;
+	uint32_t sq_head, cq_tail, spin_us = DEFAULT_SPIN_US;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (st.st_size < (off_t)VSM_SHM_HDR_SIZE || st.st_size > (off_t)VSM_SHM_MAX_REGION)
+	if (vsm_shm_env_u32("VSM_SHM_SPIN_US", 1000000, 0, &spin_us))
+		return -EINVAL;
+	s->spin_ns = (uint64_t)spin_us * 1000;
+	if (s->map_len < VSM_SHM_HDR_SIZE)
 		return -EPROTO;
-	s->map_len = (size_t)st.st_size;
-	s->map = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (s->map == MAP_FAILED) {
-		s->map = NULL;
-		return -errno;
-	}
 	s->hdr = (struct vsm_shm_hdr *)s->map;
 	/* One fetch of the constant part; every check and use is on the copy. */
 	memcpy(&h, s->map, sizeof(h));
-	if (check_hdr(c, &h, s->map_len, m))
+	if (check_hdr(c, &h, s->map_len, w))
 		return -EPROTO;
+	if (w->from_hdr)
+		info_from_hdr(c, &h);
 	s->entries = h.sq_entries;
 	s->mask = h.sq_entries - 1;
 	s->sq = (struct vsm_shm_sqe *)(s->map + h.sq_off);
@@ -443,55 +335,45 @@ static int map_region(struct vsm_client *c, struct vsm_shm *s, int fd,
 	sq_head = __atomic_load_n(&s->hdr->sq_head, __ATOMIC_ACQUIRE);
 	s->cq_head = __atomic_load_n(&s->hdr->cq_head, __ATOMIC_RELAXED);
 	cq_tail = __atomic_load_n(&s->hdr->cq_tail, __ATOMIC_ACQUIRE);
-	if (sq_head != s->sq_tail || cq_tail != s->cq_head)
+	if (!resume && (sq_head != s->sq_tail || cq_tail != s->cq_head))
 		return -EPROTO;
-	return 0;
+	return setup_alloc(s);
 }
 
-static int setup_alloc(struct vsm_shm *s)
+int vsm_shm_settle(struct vsm_client *c, int timeout_ms)
 {
-	uint32_t chunk = (s->data_size / s->entries) & ~63u;
+	struct vsm_shm *s = c->shm;
+	uint64_t end = vsm_shm_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	uint32_t sq_tail = __atomic_load_n(&s->hdr->sq_tail, __ATOMIC_RELAXED);
 
-	s->chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk;
-	s->nchunks = s->data_size / s->chunk;
-	s->used = calloc((s->nchunks + 63) / 64, sizeof(*s->used));
-	s->blk_len = calloc(s->nchunks, sizeof(*s->blk_len));
-	s->blk_kind = calloc(s->nchunks, sizeof(*s->blk_kind));
-	return s->used && s->blk_len && s->blk_kind ? 0 : -ENOMEM;
-}
+	/* Whatever the last client left: nobody sleeps on this side now. */
+	__atomic_store_n(&s->hdr->client_flags, 0, __ATOMIC_RELAXED);
+	for (;;) {
+		uint32_t cq_tail = __atomic_load_n(&s->hdr->cq_tail, __ATOMIC_ACQUIRE);
+		int rc;
 
-int vsm_shm_attach(struct vsm_client *c)
-{
-	struct vsm_wire_shm_setup m = {0};
-	int fds[MAX_FDS], nfds = 0, rc;
-	struct vsm_shm *s;
-	uint32_t spin_us = DEFAULT_SPIN_US;
-
-	if (!(c->info.features & VSM_FEAT_SHM))
-		return -EOPNOTSUPP;
-	/* 0 or unset: vsmd's defaults. */
-	if (env_u32("VSM_SHM_ENTRIES", VSM_SHM_MAX_ENTRIES, 0, &m.entries) ||
-	    env_u32("VSM_SHM_DATA_SIZE", VSM_SHM_MAX_REGION, 1, &m.data_size) ||
-	    env_u32("VSM_SHM_SPIN_US", 1000000, 0, &spin_us))
-		return -EINVAL;
-	s = calloc(1, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	s->sq_efd = s->cq_efd = -1;
-	s->spin_ns = (uint64_t)spin_us * 1000;
-	c->shm = s;
-	rc = setup_exchange(c, &m, fds, &nfds);
-	if (rc) {
-		close_fds(fds, nfds);
-		return rc;
+		if (sq_tail - cq_tail > s->entries)
+			return -EPROTO;
+		/* Drop the answers: vsmd may be asleep on a full CQ. */
+		__atomic_store_n(&s->hdr->cq_head, cq_tail, __ATOMIC_RELEASE);
+		if (cq_tail == sq_tail)
+			break;
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&s->hdr->vsmd_flags, __ATOMIC_RELAXED) & VSM_SHM_NEED_WAKEUP) {
+			rc = s->port->kick(c);
+			if (rc)
+				return rc;
+		}
+		if (vsm_shm_now_ns() > end)
+			return -ETIMEDOUT;
+		s->port->pause(c);
 	}
-	s->sq_efd = fds[1];
-	s->cq_efd = fds[2];
-	rc = map_region(c, s, fds[0], &m);
-	close(fds[0]); /* the mapping keeps the region */
-	if (!rc)
-		rc = setup_alloc(s);
-	return rc;
+	/* Every entry answered means every entry consumed. */
+	if (__atomic_load_n(&s->hdr->sq_head, __ATOMIC_ACQUIRE) != sq_tail)
+		return -EPROTO;
+	s->sq_tail = s->sq_pub = sq_tail;
+	s->cq_head = sq_tail;
+	return 0;
 }
 
 void vsm_shm_detach(struct vsm_client *c)
@@ -506,15 +388,11 @@ void vsm_shm_detach(struct vsm_client *c)
 			explicit_bzero(s->data, s->data_size);
 		munmap(s->map, s->map_len);
 	}
-	if (s->sq_efd >= 0)
-		close(s->sq_efd);
-	if (s->cq_efd >= 0)
-		close(s->cq_efd);
 	free(s->used);
 	free(s->blk_len);
 	free(s->blk_kind);
-	free(s);
 	c->shm = NULL;
+	s->port->destroy(s);
 }
 
 /* ---- submission ---- */
@@ -522,7 +400,7 @@ void vsm_shm_detach(struct vsm_client *c)
 int vsm_shm_flush(struct vsm_client *c)
 {
 	struct vsm_shm *s = c->shm;
-	uint64_t one = 1;
+	int rc;
 
 	if (c->dead)
 		return c->dead;
@@ -534,37 +412,19 @@ int vsm_shm_flush(struct vsm_client *c)
 	/* Pairs with vsmd's fence between setting NEED_WAKEUP and re-checking the SQ. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&s->hdr->vsmd_flags, __ATOMIC_RELAXED) & VSM_SHM_NEED_WAKEUP) {
-		while (write(s->sq_efd, &one, sizeof(one)) < 0) {
-			/* EAGAIN: the counter is saturated, so vsmd is woken anyway. */
-			if (errno == EAGAIN)
-				break;
-			if (errno != EINTR) {
-				vsm_io_kill(c, -errno);
-				return c->dead;
-			}
+		rc = s->port->kick(c);
+		if (rc) {
+			vsm_io_kill(c, rc);
+			return c->dead;
 		}
 	}
 	return 0;
 }
 
-/* The socket carries nothing after SHM_SETUP: readable means closed or broken. */
-static void check_socket(struct vsm_client *c)
-{
-	uint8_t b;
-	ssize_t n = recv(c->fd, &b, 1, MSG_DONTWAIT);
-
-	if (n == 0)
-		vsm_io_kill(c, -ECONNRESET);
-	else if (n > 0)
-		vsm_io_kill(c, -EPROTO);
-	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-		vsm_io_kill(c, -errno);
-}
-
 /*
  * Room in the SQ. Completions free their slots before vsmd necessarily moves
  * sq_head, so a full SQ can outlive a free slot for a moment: wait for it,
- * watching the socket so that a dead vsmd does not hang us.
+ * in a way that notices a dead vsmd where the transport can.
  */
 static int wait_sq_room(struct vsm_client *c)
 {
@@ -573,7 +433,6 @@ static int wait_sq_room(struct vsm_client *c)
 	for (;;) {
 		uint32_t head = __atomic_load_n(&s->hdr->sq_head, __ATOMIC_ACQUIRE);
 		uint32_t used = s->sq_tail - head;
-		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
 
 		if (used > s->entries) {
 			vsm_io_kill(c, -EPROTO);
@@ -583,8 +442,7 @@ static int wait_sq_room(struct vsm_client *c)
 			return 0;
 		if (vsm_shm_flush(c))
 			return c->dead;
-		if (poll(&pfd, 1, 1) > 0)
-			check_socket(c);
+		s->port->pause(c);
 		if (c->dead)
 			return c->dead;
 	}
@@ -595,7 +453,7 @@ static int wait_sq_room(struct vsm_client *c)
  * by completions, so while requests are outstanding this waits for them, as
  * a stream client waits for its send buffer to drain.
  */
-static int reserve(struct vsm_client *c, size_t need, struct shm_pend *p)
+static int reserve(struct vsm_client *c, size_t need, struct vsm_shm_pend *p)
 {
 	struct vsm_shm *s = c->shm;
 	uint32_t n = chunks_for(s, need);
@@ -622,7 +480,7 @@ static int reserve(struct vsm_client *c, size_t need, struct shm_pend *p)
 	return 0;
 }
 
-static void write_sqe(struct vsm_shm *s, uint64_t id, uint16_t msg, const struct shm_pend *p)
+static void write_sqe(struct vsm_shm *s, uint64_t id, uint16_t msg, const struct vsm_shm_pend *p)
 {
 	struct vsm_shm_sqe e = {
 		.id = id,
@@ -639,7 +497,7 @@ static void write_sqe(struct vsm_shm *s, uint64_t id, uint16_t msg, const struct
 }
 
 /* The slot of a new request, as vsm_req_commit fills it, plus the shm part. */
-static uint64_t commit(struct vsm_client *c, const struct vsm_req *r, const struct shm_pend *p)
+static uint64_t commit(struct vsm_client *c, const struct vsm_req *r, const struct vsm_shm_pend *p)
 {
 	struct vsm_slot *sl;
 	uint64_t id;
@@ -683,7 +541,7 @@ static uint32_t out_space(const struct vsm_client *c, size_t cap)
 uint8_t *vsm_shm_begin(struct vsm_client *c, const struct vsm_req *r, int *rc)
 {
 	struct vsm_shm *s = c->shm;
-	struct shm_pend *p = &s->pend;
+	struct vsm_shm_pend *p = &s->pend;
 	uint32_t cap = out_space(c, r->out_cap);
 
 	if (r->payload_len > c->info.max_msg) {
@@ -693,7 +551,7 @@ uint8_t *vsm_shm_begin(struct vsm_client *c, const struct vsm_req *r, int *rc)
 	/* At least 4 bytes: room for the size vsmd reports with OUTPUT_SPACE. */
 	if (cap < 4)
 		cap = 4;
-	*p = (struct shm_pend){.block = -1};
+	*p = (struct vsm_shm_pend){.block = -1};
 	*rc = reserve(c, align64(r->payload_len) + cap, p);
 	if (*rc)
 		return NULL;
@@ -750,7 +608,7 @@ int vsm_shm_encode_op(struct vsm_client *c, const struct vsm_wire_op *op, void *
 		      void *user_data, uint8_t sync, uint64_t *id)
 {
 	struct vsm_shm *s = c->shm;
-	struct shm_pend *p = &s->pend;
+	struct vsm_shm_pend *p = &s->pend;
 	struct vsm_wire_op m = *op;
 	struct vsm_req r = {
 		.op = VSM_MSG_OP,
@@ -769,7 +627,7 @@ int vsm_shm_encode_op(struct vsm_client *c, const struct vsm_wire_op *op, void *
 		return -EMSGSIZE;
 	m.dst_len = cap;
 	b = out_zc || !out_cap ? zero_copy_block(s, &m) : -1;
-	*p = (struct shm_pend){.block = b};
+	*p = (struct vsm_shm_pend){.block = b};
 	if (b < 0)
 		need += align64(len);
 	if (!out_zc && out_cap)
@@ -811,7 +669,7 @@ int vsm_shm_submit_nop(struct vsm_client *c, const void *buf, size_t len, void *
 		       void *user_data, uint8_t sync, uint8_t discard, uint64_t *id)
 {
 	struct vsm_shm *s = c->shm;
-	struct shm_pend *p = &s->pend;
+	struct vsm_shm_pend *p = &s->pend;
 	struct vsm_req r = {
 		.op = VSM_MSG_NOP,
 		.payload_len = len,
@@ -830,7 +688,7 @@ int vsm_shm_submit_nop(struct vsm_client *c, const void *buf, size_t len, void *
 
 	if (len > c->info.max_msg)
 		return -EMSGSIZE;
-	*p = (struct shm_pend){.block = -1};
+	*p = (struct vsm_shm_pend){.block = -1};
 	if (!buf_zc)
 		need = align64(len);
 	else if (!discard && !out_zc && out_cap)
@@ -958,36 +816,6 @@ static int reap(struct vsm_client *c)
 	return n;
 }
 
-static int cq_ready(const struct vsm_shm *s)
-{
-	return __atomic_load_n(&s->hdr->cq_tail, __ATOMIC_ACQUIRE) != s->cq_head;
-}
-
-/* Sleep on the CQ doorbell (and the socket, which closes if vsmd goes away). */
-static void sleep_cq(struct vsm_client *c, int timeout_ms)
-{
-	struct vsm_shm *s = c->shm;
-	struct pollfd pfd[2] = {
-		{.fd = s->cq_efd, .events = POLLIN},
-		{.fd = c->fd, .events = POLLIN},
-	};
-	uint64_t v;
-	int r;
-
-	r = poll(pfd, 2, timeout_ms);
-	if (r < 0) {
-		if (errno != EINTR)
-			vsm_io_kill(c, -errno);
-		return;
-	}
-	/* Only after POLLIN: vsmd chose the eventfd's flags, it may be blocking. */
-	if (pfd[0].revents & POLLIN)
-		while (read(s->cq_efd, &v, sizeof(v)) < 0 && errno == EINTR)
-			;
-	if (pfd[1].revents)
-		check_socket(c);
-}
-
 int vsm_shm_read(struct vsm_client *c, int timeout_ms)
 {
 	struct vsm_shm *s = c->shm;
@@ -1000,7 +828,7 @@ int vsm_shm_read(struct vsm_client *c, int timeout_ms)
 	if (timeout_ms > 0 && spin > (uint64_t)timeout_ms * 1000000u)
 		spin = (uint64_t)timeout_ms * 1000000u;
 	if (spin) {
-		uint64_t end = now_ns() + spin;
+		uint64_t end = vsm_shm_now_ns() + spin;
 
 		/*
 		 * Yield between rounds: when vsmd's worker shares our CPU (more
@@ -1009,19 +837,14 @@ int vsm_shm_read(struct vsm_client *c, int timeout_ms)
 		 */
 		do {
 			for (int i = 0; i < 64; i++) {
-				if (cq_ready(s))
+				if (vsm_shm_cq_ready(s))
 					return reap(c);
 				cpu_relax();
 			}
 			sched_yield();
-		} while (now_ns() < end);
+		} while (vsm_shm_now_ns() < end);
 	}
-	__atomic_store_n(&s->hdr->client_flags, VSM_SHM_NEED_WAKEUP, __ATOMIC_RELAXED);
-	/* Pairs with vsmd's fence between publishing cq_tail and reading the flag. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (!cq_ready(s))
-		sleep_cq(c, timeout_ms);
-	__atomic_store_n(&s->hdr->client_flags, 0, __ATOMIC_RELAXED);
+	s->port->wait_cq(c, timeout_ms);
 	if (c->dead)
 		return c->dead;
 	return reap(c);

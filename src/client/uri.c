@@ -6,6 +6,9 @@
  *   vsock:CID[:PORT]   CID is decimal, "host" (2) or "local" (1); port 7300
  *   shm:[PATH]         vsmd's unix socket (default VSM_DEFAULT_SOCKET), over
  *                      which a shared-memory region is set up
+ *   ivshmem:[PCIADDR]  inside a VM: the region is QEMU's ivshmem-doorbell
+ *                      device at PCIADDR (DDDD:BB:DD.F, or BB:DD.F in domain
+ *                      0000), by default the first one found
  *   PATH               anything without a scheme is a unix socket path
  * A word of letters before the first ':' is a scheme, so "foo:bar" is an
  * unknown scheme (-EINVAL) rather than a relative path; write "./foo:bar".
@@ -140,6 +143,41 @@ static int parse_path(const char *s, struct vsm_uri *u)
 	return 0;
 }
 
+static int is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * A PCI address as sysfs names it, so that it can only ever name a directory
+ * under /sys/bus/pci/devices, never a path elsewhere. Kept in lower case.
+ */
+static int parse_pci(const char *s, struct vsm_uri *u)
+{
+	size_t n = strlen(s), off = 0;
+
+	u->kind = VSM_URI_IVSHMEM;
+	if (n == 0)
+		return 0;
+	if (n == 7) {
+		memcpy(u->path, "0000:", 5);
+		off = 5;
+	} else if (n != 12 || !is_hex(s, 4) || s[4] != ':') {
+		return -EINVAL;
+	}
+	s += n - 7;
+	if (!is_hex(s, 2) || s[2] != ':' || !is_hex(s + 3, 2) || s[5] != '.' || s[6] < '0' ||
+	    s[6] > '7')
+		return -EINVAL;
+	memcpy(u->path + off, s - (n - 7), n + 1);
+	for (size_t i = 0; u->path[i]; i++)
+		u->path[i] = (char)tolower((unsigned char)u->path[i]);
+	return 0;
+}
+
 int vsm_uri_parse(const char *uri, struct vsm_uri *u)
 {
 	const char *colon;
@@ -169,6 +207,13 @@ int vsm_uri_parse(const char *uri, struct vsm_uri *u)
 
 		if (rc == 0)
 			u->kind = VSM_URI_SHM;
+		return rc;
+	}
+	if (slen == 7 && !memcmp(uri, "ivshmem", 7)) {
+		int rc = parse_pci(colon + 1, u);
+
+		if (rc)
+			memset(u, 0, sizeof(*u));
 		return rc;
 	}
 	return -EINVAL;
@@ -212,6 +257,8 @@ const char *vsm_uri_scheme(const struct vsm_uri *u)
 		return "vsock";
 	case VSM_URI_SHM:
 		return "shm";
+	case VSM_URI_IVSHMEM:
+		return "ivshmem";
 	}
 	return "?";
 }

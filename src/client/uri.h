@@ -17,7 +17,8 @@ enum vsm_uri_kind {
 	VSM_URI_UNIX = 1,
 	VSM_URI_TCP,
 	VSM_URI_VSOCK,
-	VSM_URI_SHM, /* vsmd's unix socket, then a shared-memory region */
+	VSM_URI_SHM,	 /* vsmd's unix socket, then a shared-memory region */
+	VSM_URI_IVSHMEM, /* inside a VM: a QEMU ivshmem-doorbell PCI device */
 };
 
 #define VSM_URI_PATH_MAX 4096
@@ -25,7 +26,7 @@ enum vsm_uri_kind {
 
 struct vsm_uri {
 	enum vsm_uri_kind kind;
-	char path[VSM_URI_PATH_MAX]; /* unix, shm */
+	char path[VSM_URI_PATH_MAX]; /* unix, shm; ivshmem: PCI address or "" (the first) */
 	char host[VSM_URI_HOST_MAX]; /* tcp: name or address, without [] */
 	uint32_t port;		     /* tcp (1..65535), vsock */
 	uint32_t cid;		     /* vsock */
@@ -46,7 +47,7 @@ VSM_HIDDEN int vsm_uri_parse(const char *uri, struct vsm_uri *u);
 VSM_HIDDEN int vsm_uri_sockaddr(const struct vsm_uri *u, struct sockaddr_storage *ss,
 				socklen_t *len);
 
-/* The scheme of a parsed URI: "unix", "tcp", "vsock" or "shm". */
+/* The scheme of a parsed URI: "unix", "tcp", "vsock", "shm" or "ivshmem". */
 VSM_HIDDEN const char *vsm_uri_scheme(const struct vsm_uri *u);
 
 #endif

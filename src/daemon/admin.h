@@ -17,11 +17,11 @@
 #include "daemon/tenant.h"
 
 /*
- * Call cb for every tenant, in creation order, with the registry locked:
- * cb must not block or call back into the registry. Tenants live until
- * vsmd exits, so a pointer stays valid after the call.
+ * Every tenant, in creation order: a malloc'd array the caller frees.
+ * Tenants live until vsmd exits, so the pointers stay valid after the
+ * registry lock is released. Returns 0, or -1 when out of memory.
  */
-void vsm_tenants_foreach(void (*cb)(struct vsm_tenant *t, void *arg), void *arg);
+int vsm_tenants_snapshot(struct vsm_tenant ***out, size_t *n);
 struct vsm_tenant *vsm_tenant_find(const char *name);
 /* Live counters of a tenant. */
 unsigned vsm_tenant_conns(struct vsm_tenant *t);

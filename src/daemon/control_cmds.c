@@ -139,33 +139,12 @@ static int arg_qos(json_t *args, const char *key, uint64_t *out, struct cerr *e)
 
 struct tlist {
 	struct vsm_tenant **v;
-	size_t n, cap;
-	bool oom;
+	size_t n;
 };
 
-static void collect(struct vsm_tenant *t, void *arg)
-{
-	struct tlist *l = arg;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct vsm_tenant **v = realloc(l->v, cap * sizeof(*v));
-		if (!v) {
-			l->oom = true;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
-	}
-	l->v[l->n++] = t;
-}
-
-/* Tenants live until vsmd exits, so the list outlives the registry lock. */
 static int all_tenants(struct tlist *l, struct cerr *e)
 {
-	memset(l, 0, sizeof(*l));
-	vsm_tenants_foreach(collect, l);
-	if (l->oom) {
-		free(l->v);
+	if (vsm_tenants_snapshot(&l->v, &l->n) < 0) {
 		fail(e, "GenericError", "out of memory");
 		return -1;
 	}

@@ -111,27 +111,9 @@ static void open_series(struct buf *b, const char *name, const char *suffix,
 
 struct tenant_list {
 	struct vsm_tenant **t;
-	size_t n, cap;
+	size_t n;
 	bool oom;
 };
-
-static void collect(struct vsm_tenant *t, void *arg)
-{
-	struct tenant_list *l = arg;
-	if (l->oom)
-		return;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct vsm_tenant **p = realloc(l->t, cap * sizeof(*p));
-		if (!p) {
-			l->oom = true;
-			return;
-		}
-		l->t = p;
-		l->cap = cap;
-	}
-	l->t[l->n++] = t;
-}
 
 /* ---- families ---- */
 
@@ -307,7 +289,7 @@ static char *render(size_t *len)
 {
 	struct buf b = {0};
 	struct tenant_list tl = {0};
-	vsm_tenants_foreach(collect, &tl);
+	tl.oom = vsm_tenants_snapshot(&tl.t, &tl.n) < 0;
 
 	family(&b, "vsm_build_info", "gauge", "Always 1; the version is a label.");
 	put(&b, "vsm_build_info{version=\"%s\"} 1\n", VSM_VERSION);

@@ -194,12 +194,17 @@ void vsm_tenant_detach(struct vsm_tenant *t)
 	}
 }
 
-void vsm_tenants_foreach(void (*cb)(struct vsm_tenant *t, void *arg), void *arg)
+int vsm_tenants_snapshot(struct vsm_tenant ***out, size_t *n)
 {
 	pthread_mutex_lock(&reg_lock);
-	for (unsigned i = 0; i < n_tenants; i++)
-		cb(tenants[i], arg);
+	struct vsm_tenant **v = malloc((n_tenants ? n_tenants : 1) * sizeof(*v));
+	if (v) {
+		memcpy(v, tenants, n_tenants * sizeof(*v));
+		*n = n_tenants;
+	}
 	pthread_mutex_unlock(&reg_lock);
+	*out = v;
+	return v ? 0 : -1;
 }
 
 struct vsm_tenant *vsm_tenant_find(const char *name)

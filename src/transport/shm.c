@@ -39,8 +39,7 @@ struct vsm_shm *vsm_shm_create(uint32_t entries, uint32_t data_size, uint32_t ma
 {
 	if (!entries)
 		entries = VSM_SHM_DEFAULT_ENTRIES;
-	if (!data_size)
-		data_size = VSM_SHM_DEFAULT_DATA;
+	bool dflt = !data_size;
 	if (entries < VSM_SHM_MIN_ENTRIES || entries > VSM_SHM_MAX_ENTRIES ||
 	    (entries & (entries - 1))) {
 		snprintf(err, errlen, "ring entries must be a power of two in %u..%u",
@@ -50,7 +49,18 @@ struct vsm_shm *vsm_shm_create(uint32_t entries, uint32_t data_size, uint32_t ma
 	size_t sq_off = VSM_SHM_HDR_SIZE;
 	size_t cq_off = ALIGN(sq_off + (size_t)entries * sizeof(struct vsm_shm_sqe), 64);
 	size_t data_off = ALIGN(cq_off + (size_t)entries * sizeof(struct vsm_shm_cqe), 4096);
-	size_t dsize = ALIGN((size_t)data_size, 4096);
+	/*
+	 * The whole region is a power of two: QEMU maps it as a PCI BAR, which
+	 * must be. The data area takes the slack, so it is at least what was
+	 * asked for (the default region is exactly 4 MiB).
+	 */
+	size_t total = 4096;
+	size_t want = dflt ? VSM_SHM_DEFAULT_DATA : data_off + (size_t)data_size;
+	while (total < want && total <= VSM_SHM_MAX_REGION)
+		total <<= 1;
+	if (total <= data_off)
+		total <<= 1;
+	size_t dsize = total - data_off;
 	if (data_off + dsize > VSM_SHM_MAX_REGION) {
 		snprintf(err, errlen, "region over %u MiB", VSM_SHM_MAX_REGION >> 20);
 		return NULL;

@@ -200,6 +200,43 @@ static void test_shm(void **state)
 	assert_int_equal(vsm_uri_parse("shmem:/x", &u), -EINVAL);
 }
 
+static void test_ivshmem(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = 0;
+
+	/* Alone: the first ivshmem device with a vsm region. */
+	assert_int_equal(vsm_uri_parse("ivshmem:", &u), 0);
+	assert_int_equal(u.kind, VSM_URI_IVSHMEM);
+	assert_string_equal(u.path, "");
+	assert_string_equal(vsm_uri_scheme(&u), "ivshmem");
+	/* No socket at all. */
+	assert_int_equal(vsm_uri_sockaddr(&u, &ss, &len), -EINVAL);
+
+	assert_int_equal(vsm_uri_parse("ivshmem:0000:00:04.0", &u), 0);
+	assert_int_equal(u.kind, VSM_URI_IVSHMEM);
+	assert_string_equal(u.path, "0000:00:04.0");
+	/* Short form: domain 0000; hex kept in sysfs's lower case. */
+	assert_int_equal(vsm_uri_parse("ivshmem:0A:1f.7", &u), 0);
+	assert_string_equal(u.path, "0000:0a:1f.7");
+	assert_int_equal(vsm_uri_parse("ivshmem:10000:00:04.0", &u), -EINVAL);
+
+	/* Only an address: never a path that could leave /sys/bus/pci/devices. */
+	assert_int_equal(vsm_uri_parse("ivshmem:../../../dev/mem", &u), -EINVAL);
+	assert_int_equal(vsm_uri_parse("ivshmem:0000:00:04.0/", &u), -EINVAL);
+	assert_int_equal(vsm_uri_parse("ivshmem:0000:00:04.8", &u), -EINVAL);
+	assert_int_equal(vsm_uri_parse("ivshmem:0000:00:4.0", &u), -EINVAL);
+	assert_int_equal(vsm_uri_parse("ivshmem:00:04", &u), -EINVAL);
+	assert_int_equal(vsm_uri_parse("ivshmem:0000-00:04.0", &u), -EINVAL);
+	assert_int_equal(vsm_uri_parse("ivshmem:g000:00:04.0", &u), -EINVAL);
+	assert_int_equal(u.kind, 0);
+
+	setenv("VSM_URI", "ivshmem:", 1);
+	assert_int_equal(vsm_uri_parse(NULL, &u), 0);
+	assert_int_equal(u.kind, VSM_URI_IVSHMEM);
+	unsetenv("VSM_URI");
+}
+
 static void test_shm_long_path(void **state)
 {
 	char *p = malloc(VSM_URI_PATH_MAX + 8);
@@ -288,6 +325,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_bad),
 		cmocka_unit_test(test_vsock),
 		cmocka_unit_test(test_shm),
+		cmocka_unit_test(test_ivshmem),
 		cmocka_unit_test(test_shm_long_path),
 		cmocka_unit_test(test_unknown_scheme),
 		cmocka_unit_test(test_sockaddr_unix),
