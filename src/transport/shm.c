@@ -170,7 +170,8 @@ static const uint8_t *copy_in(struct vsm_shm *s, uint32_t off, uint32_t len)
 		s->scratch = p;
 		s->scratch_cap = len;
 	}
-	memcpy(s->scratch, s->data + off, len);
+	if (len)
+		memcpy(s->scratch, s->data + off, len);
 	return s->scratch;
 }
 
@@ -352,8 +353,18 @@ enum vsm_shm_state vsm_shm_process(struct vsm_conn *c, unsigned budget, unsigned
 				break;
 			}
 		}
-		/* The one read of this entry: from here on only the copy counts. */
+		/*
+		 * The one read of this entry: from here on only the copy counts,
+		 * also across a wait for QoS, so what runs is what was charged.
+		 */
 		struct vsm_shm_sqe e;
+		const uint8_t *priv = NULL;
+		if (s->held) {
+			e = s->held_sqe;
+			priv = s->held_priv;
+			s->held = false;
+			goto copied;
+		}
 		memcpy(&e, &s->sq[s->sq_head & s->mask], sizeof(e));
 		if (!sqe_valid(s, &e)) {
 			complete(s, e.id, VSM_S_BADMSG, VSM_D_PROTOCOL, 0);
@@ -367,9 +378,9 @@ enum vsm_shm_state vsm_shm_process(struct vsm_conn *c, unsigned budget, unsigned
 		 * Messages other than OP and NOP are copied whole before anything
 		 * reads them, QoS included: RANDOM is charged what the copy asks for.
 		 */
-		const uint8_t *priv = NULL;
 		if (e.msg != VSM_MSG_OP && e.msg != VSM_MSG_NOP && e.req_len <= t->limits.max_msg)
 			priv = copy_in(s, e.req_off, e.req_len);
+	copied:;
 		uint64_t qos_wait = 0;
 		if (vsm_dispatch_metered(e.msg) && (c->qos_at || vsm_qos_limited(&t->qos))) {
 			uint64_t cost = e.req_len;
@@ -378,6 +389,9 @@ enum vsm_shm_state vsm_shm_process(struct vsm_conn *c, unsigned budget, unsigned
 			    vsm_wire_decode_u32(priv, e.req_len, &n) == VSM_S_OK)
 				cost += n;
 			if (vsm_conn_qos_wait(c, cost, vsm_mono_ns(), &qos_wait)) {
+				s->held = true;
+				s->held_sqe = e;
+				s->held_priv = priv;
 				st = VSM_SHM_QOS;
 				break;
 			}

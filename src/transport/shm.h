@@ -35,6 +35,10 @@ struct vsm_shm {
 	bool sleeping;	  /* VSM_SHM_NEED_WAKEUP is set in the header */
 	uint8_t *scratch; /* private copy of non-OP payloads */
 	size_t scratch_cap;
+	/* The head entry, copied, while it waits for its QoS slot. */
+	bool held;
+	struct vsm_shm_sqe held_sqe;
+	const uint8_t *held_priv; /* its payload in scratch, or NULL */
 };
 
 /* Why vsm_shm_process stopped. */
