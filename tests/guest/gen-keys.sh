@@ -5,7 +5,8 @@
 # OpenSSL, so what it checks must be computed here, once, and compiled in.
 # RSA PKCS#1 v1.5 signatures are deterministic (a known answer); SM2 ones are
 # randomised, so the guest verifies this one and checks its own by VERIFY.
-# Usage: tests/guest/gen-keys.sh > tests/guest/kat_keys.h
+# Usage (the repository checks C formatting, so format what it writes):
+#   tests/guest/gen-keys.sh | clang-format --assume-filename=kat_keys.h > tests/guest/kat_keys.h
 set -euo pipefail
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
