@@ -116,6 +116,8 @@ struct vsm_req {
 };
 VSM_HIDDEN uint8_t *vsm_req_begin(struct vsm_client *c, const struct vsm_req *r, int *rc);
 VSM_HIDDEN uint64_t vsm_req_commit(struct vsm_client *c, const struct vsm_req *r);
+/* Take the next free request slot for r and count it in flight (any transport). */
+VSM_HIDDEN struct vsm_slot *vsm_slot_claim(struct vsm_client *c, const struct vsm_req *r);
 /* Wait for a sync request to complete, release its slot, return its status. */
 VSM_HIDDEN int vsm_req_wait(struct vsm_client *c, uint64_t id, size_t *out_len);
 VSM_HIDDEN int vsm_encode_op(struct vsm_client *c, const struct vsm_op *op, void *out,

@@ -502,32 +502,19 @@ static uint64_t commit(struct vsm_client *c, const struct vsm_req *r, const stru
 	struct vsm_slot *sl;
 	uint64_t id;
 
-	while (c->slots[c->next_id % c->nslots].state != VSM_SLOT_FREE)
-		c->next_id++;
-	id = c->next_id++;
-	sl = &c->slots[id % c->nslots];
-	*sl = (struct vsm_slot){
-		.id = id,
-		.out = r->out,
-		.out_cap = r->out_cap,
-		.user_data = r->user_data,
-		.op = r->op,
-		.state = VSM_SLOT_WAIT,
-		.sync = r->sync,
-		.discard = r->discard,
-		.copy_out = p->copy_out,
-		.wipe = p->wipe,
-		.block = p->block,
-		.chunk = p->chunk,
-		.nchunks = p->nchunks,
-		.req_off = p->req_off,
-		.req_len = p->req_len,
-		.out_off = p->out_off,
-		.out_room = p->out_cap,
-	};
+	sl = vsm_slot_claim(c, r);
+	id = sl->id;
+	sl->copy_out = p->copy_out;
+	sl->wipe = p->wipe;
+	sl->block = p->block;
+	sl->chunk = p->chunk;
+	sl->nchunks = p->nchunks;
+	sl->req_off = p->req_off;
+	sl->req_len = p->req_len;
+	sl->out_off = p->out_off;
+	sl->out_room = p->out_cap;
 	if (p->block >= 0)
 		c->shm->blk_kind[p->block] |= BLK_BUSY;
-	c->inflight++;
 	write_sqe(c->shm, id, r->op, p);
 	return id;
 }

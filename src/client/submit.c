@@ -47,13 +47,22 @@ uint64_t vsm_req_commit(struct vsm_client *c, const struct vsm_req *r)
 
 	if (c->shm)
 		return vsm_shm_commit(c, r);
+	s = vsm_slot_claim(c, r);
+	h.id = s->id;
+	vsm_wire_encode_hdr(c->sbuf + c->slen, VSM_WIRE_HDR_LEN, &h);
+	c->slen += VSM_WIRE_HDR_LEN + r->payload_len;
+	return h.id;
+}
+
+struct vsm_slot *vsm_slot_claim(struct vsm_client *c, const struct vsm_req *r)
+{
 	/* inflight < nslots (checked in begin), so a free slot is at most nslots ids away. */
 	while (c->slots[c->next_id % c->nslots].state != VSM_SLOT_FREE)
 		c->next_id++;
-	h.id = c->next_id++;
-	s = &c->slots[h.id % c->nslots];
+	uint64_t id = c->next_id++;
+	struct vsm_slot *s = &c->slots[id % c->nslots];
 	*s = (struct vsm_slot){
-		.id = h.id,
+		.id = id,
 		.out = r->out,
 		.out_cap = r->out_cap,
 		.user_data = r->user_data,
@@ -63,9 +72,7 @@ uint64_t vsm_req_commit(struct vsm_client *c, const struct vsm_req *r)
 		.discard = r->discard,
 	};
 	c->inflight++;
-	vsm_wire_encode_hdr(c->sbuf + c->slen, VSM_WIRE_HDR_LEN, &h);
-	c->slen += VSM_WIRE_HDR_LEN + r->payload_len;
-	return h.id;
+	return s;
 }
 
 int vsm_req_wait(struct vsm_client *c, uint64_t id, size_t *out_len)
