@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Counting, hex and request helpers shared by every known-answer set. */
+#include <openssl/encoder.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,19 @@ uint8_t *kat_unhex(const char *hex, size_t *len)
 	}
 	*len = n / 2;
 	return p;
+}
+
+struct kat_buf kat_der(EVP_PKEY *pk, int selection, const char *structure)
+{
+	struct kat_buf b = {NULL, 0};
+	OSSL_ENCODER_CTX *e = OSSL_ENCODER_CTX_new_for_pkey(pk, selection, "DER", structure, NULL);
+
+	if (!e || !OSSL_ENCODER_to_data(e, &b.p, &b.n)) {
+		b.p = NULL;
+		b.n = 0;
+	}
+	OSSL_ENCODER_CTX_free(e);
+	return b;
 }
 
 struct kat_buf kat_hex(const char *hex)

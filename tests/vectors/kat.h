@@ -4,6 +4,7 @@
 #define VSM_KAT_H
 
 #include <stddef.h>
+#include <openssl/types.h>
 #include <stdint.h>
 
 #include "backend.h"
@@ -34,6 +35,8 @@ struct kat_buf {
 
 struct kat_buf kat_hex(const char *hex);
 void kat_buf_free(struct kat_buf *b);
+/* A key as DER in the given OSSL_ENCODER structure ("PrivateKeyInfo", ...); empty on failure. */
+struct kat_buf kat_der(EVP_PKEY *pk, int selection, const char *structure);
 
 /* Run one request; returns the status and fills out/out_len/detail. */
 int kat_op(const struct kat_backend *be, void *sess, uint32_t opc, uint32_t flags,

@@ -12,19 +12,6 @@
 
 #include "kat.h"
 
-static struct kat_buf der(EVP_PKEY *pk, int selection, const char *structure)
-{
-	struct kat_buf b = {NULL, 0};
-	OSSL_ENCODER_CTX *e = OSSL_ENCODER_CTX_new_for_pkey(pk, selection, "DER", structure, NULL);
-
-	if (!e || !OSSL_ENCODER_to_data(e, &b.p, &b.n)) {
-		b.p = NULL;
-		b.n = 0;
-	}
-	OSSL_ENCODER_CTX_free(e);
-	return b;
-}
-
 static void *ak_session(const struct kat_backend *be, uint32_t alg, uint32_t pad,
 			const struct kat_buf *key, int *st, int *d)
 {
@@ -148,17 +135,17 @@ unsigned vsm_kat_keyformats(const struct kat_backend *be)
 	EVP_PKEY *ec384 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
 	EVP_PKEY *k224 = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-224");
 	EVP_PKEY *rsa1k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
-	struct kat_buf rsa_p1 = der(rsa, EVP_PKEY_KEYPAIR, "type-specific");
+	struct kat_buf rsa_p1 = kat_der(rsa, EVP_PKEY_KEYPAIR, "type-specific");
 	struct kat_buf rsa_p1pub = {NULL, 0};
-	struct kat_buf rsa_p8 = der(rsa, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
-	struct kat_buf rsa_spki = der(rsa, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
-	struct kat_buf ec_sec1 = der(ec, EVP_PKEY_KEYPAIR, "type-specific");
-	struct kat_buf ec_p8 = der(ec, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
-	struct kat_buf ec_spki = der(ec, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
-	struct kat_buf ec384_p8 = der(ec384, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
-	struct kat_buf ec384_spki = der(ec384, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
-	struct kat_buf p224 = der(k224, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
-	struct kat_buf r1k = der(rsa1k, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf rsa_p8 = kat_der(rsa, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf rsa_spki = kat_der(rsa, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	struct kat_buf ec_sec1 = kat_der(ec, EVP_PKEY_KEYPAIR, "type-specific");
+	struct kat_buf ec_p8 = kat_der(ec, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf ec_spki = kat_der(ec, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	struct kat_buf ec384_p8 = kat_der(ec384, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf ec384_spki = kat_der(ec384, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	struct kat_buf p224 = kat_der(k224, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf r1k = kat_der(rsa1k, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
 	struct kat_buf garbage = kat_hex("3082010a0282010100deadbeef"), trunc, trail;
 	struct kat_file f;
 	uint8_t out[512];

@@ -77,19 +77,6 @@ static void sm3_zm(const uint8_t z[32], const void *m, size_t len, uint8_t e[32]
 	EVP_MD_CTX_free(c);
 }
 
-static struct kat_buf to_der(EVP_PKEY *pk, int selection, const char *structure)
-{
-	struct kat_buf b = {NULL, 0};
-	OSSL_ENCODER_CTX *e = OSSL_ENCODER_CTX_new_for_pkey(pk, selection, "DER", structure, NULL);
-
-	if (!e || !OSSL_ENCODER_to_data(e, &b.p, &b.n)) {
-		b.p = NULL;
-		b.n = 0;
-	}
-	OSSL_ENCODER_CTX_free(e);
-	return b;
-}
-
 static BIGNUM *bn(const char *hex)
 {
 	BIGNUM *b = NULL;
@@ -132,8 +119,8 @@ static struct kat_buf example_key(int with_priv)
 	if (params && c && EVP_PKEY_fromdata_init(c) > 0 &&
 	    EVP_PKEY_fromdata(c, &pk, with_priv ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params) >
 		    0)
-		der = with_priv ? to_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo")
-				: to_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+		der = with_priv ? kat_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo")
+				: kat_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
 	EVP_PKEY_free(pk);
 	EVP_PKEY_CTX_free(c);
 	OSSL_PARAM_free(params);
@@ -275,8 +262,8 @@ static void roundtrip(const struct kat_backend *be, struct kat_file *f)
 {
 	static const char msg[] = "vsm sm2 round trip";
 	EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-	struct kat_buf priv = to_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
-	struct kat_buf pub = to_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+	struct kat_buf priv = kat_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+	struct kat_buf pub = kat_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
 	struct kat_buf sig = {malloc(160), 0}, sig2 = {malloc(160), 0};
 	uint8_t xy[65], z[32], e[32], ct[256], pt[64];
 	size_t xyl = 0, n;
@@ -402,7 +389,7 @@ static struct kat_buf curve_key(const EC_GROUP *grp, int explicit_params, const 
 	params = OSSL_PARAM_BLD_to_param(bld);
 	if (params && c && EVP_PKEY_fromdata_init(c) > 0 &&
 	    EVP_PKEY_fromdata(c, &pk, EVP_PKEY_KEYPAIR, params) > 0)
-		der = to_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
+		der = kat_der(pk, EVP_PKEY_KEYPAIR, "PrivateKeyInfo");
 out:
 	EVP_PKEY_free(pk);
 	EVP_PKEY_CTX_free(c);
@@ -527,7 +514,7 @@ static void bad_keys(const struct kat_backend *be, struct kat_file *f)
 	/* ENTL is 16 bits of bit count: 8191 bytes is the longest user id. */
 	{
 		EVP_PKEY *pk = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
-		struct kat_buf pub = to_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
+		struct kat_buf pub = kat_der(pk, EVP_PKEY_PUBLIC_KEY, "SubjectPublicKeyInfo");
 
 		memset(id, 'a', sizeof(id));
 		id[SM2_MAX_ID + 1] = 0;
