@@ -135,6 +135,40 @@ int vsm_poll(vsm_client *c, struct vsm_completion *done, int max, int timeout_ms
 unsigned vsm_inflight(const vsm_client *c);
 
 /*
+ * Keystore (daemon feature VSM_FEAT_KEYSTORE; <vsm/wire.h> documents each
+ * kop). vsm_key_call sends one VSM_MSG_KEY request and copies the response
+ * payload into out (capacity *out_len on entry, bytes on return; out may be
+ * NULL when no payload is expected). -ENOTSUP if the daemon has no keystore.
+ */
+int vsm_key_call(vsm_client *c, const struct vsm_wire_key *req, void *out, size_t *out_len);
+
+/* Conveniences on top of vsm_key_call. label and pw may be NULL (empty). */
+int vsm_key_generate(vsm_client *c, int usage, uint32_t index, int type, unsigned bits,
+		     const void *pw, size_t pw_len, const char *label);
+int vsm_key_import(vsm_client *c, int usage, uint32_t index, int type, const void *key,
+		   size_t key_len, const void *pw, size_t pw_len, const char *label);
+int vsm_key_delete(vsm_client *c, int usage, uint32_t index);
+/* SPKI DER into der (capacity *der_len on entry). */
+int vsm_key_public(vsm_client *c, int usage, uint32_t index, void *der, size_t *der_len);
+int vsm_key_set_password(vsm_client *c, int usage, uint32_t index, const void *old_pw,
+			 size_t old_len, const void *new_pw, size_t new_len);
+/* Up to max entries into out; *n = how many keys the tenant has (may exceed max). */
+int vsm_key_list(vsm_client *c, struct vsm_wire_key_info *out, size_t max, size_t *n);
+/* First key whose label is exactly label: its usage and index. VSM_S_KEY_REJECTED if none. */
+int vsm_key_find(vsm_client *c, const char *label, int *usage, uint32_t *index);
+
+/*
+ * A session on a keystore key (VSM_SESSF_INTERNAL): p gives service
+ * AKCIPHER, alg, padding, hash, ... as for any session; p->key is ignored.
+ * pw: the key's password for private operations, NULL for public-only.
+ */
+int vsm_session_create_internal(vsm_client *c, const struct vsm_session_params *p, int usage,
+				uint32_t index, const void *pw, size_t pw_len, uint64_t *handle);
+/* A session on a key object (VSM_SESSF_KEYOBJ); p->key is ignored. */
+int vsm_session_create_keyobj(vsm_client *c, const struct vsm_session_params *p, uint64_t keyobj,
+			      uint64_t *handle);
+
+/*
  * Zero copy over the shared-memory transport (uri "shm:PATH"). vsm_shm_alloc
  * returns len bytes inside the client's region (64-byte aligned), or NULL on a
  * stream client or when the data area has no room (errno EINVAL or ENOMEM).

@@ -39,6 +39,7 @@ enum vsm_msg {
 	VSM_MSG_STATUS = 6,
 	VSM_MSG_NOP = 7,       /* null operation: measures the transport alone */
 	VSM_MSG_SHM_SETUP = 8, /* switch to a shared-memory region (<vsm/shm.h>) */
+	VSM_MSG_KEY = 9,       /* keystore, key objects, files: struct vsm_wire_key */
 	VSM_MSG__MAX
 };
 
@@ -66,18 +67,25 @@ enum vsm_status {
  */
 enum vsm_detail {
 	VSM_D_NONE = 0,
-	VSM_D_PROTOCOL = 1,	 /* malformed frame; connection will close */
-	VSM_D_TOO_BIG = 2,	 /* payload over the tenant's max message size */
-	VSM_D_SESSION_LIMIT = 3, /* tenant has max_sessions sessions already */
-	VSM_D_AUTH_FAILED = 4,	 /* AEAD tag or signature did not verify */
-	VSM_D_BAD_KEY = 5,	 /* key material could not be parsed/used */
-	VSM_D_BAD_LENGTH = 6,	 /* iv/tag/input length wrong for the algorithm */
-	VSM_D_OUTPUT_SPACE = 7,	 /* dst_len smaller than the result */
-	VSM_D_VERSION = 8,	 /* no common protocol version */
-	VSM_D_NO_HELLO = 9,	 /* request before HELLO */
-	VSM_D_SHUTDOWN = 10,	 /* daemon is draining */
-	VSM_D_ENGINE = 11,	 /* engine failed internally */
-	VSM_D_BAD_OP = 12,	 /* operation not valid for this session */
+	VSM_D_PROTOCOL = 1,	  /* malformed frame; connection will close */
+	VSM_D_TOO_BIG = 2,	  /* payload over the tenant's max message size */
+	VSM_D_SESSION_LIMIT = 3,  /* tenant has max_sessions sessions already */
+	VSM_D_AUTH_FAILED = 4,	  /* AEAD tag or signature did not verify */
+	VSM_D_BAD_KEY = 5,	  /* key material could not be parsed/used */
+	VSM_D_BAD_LENGTH = 6,	  /* iv/tag/input length wrong for the algorithm */
+	VSM_D_OUTPUT_SPACE = 7,	  /* dst_len smaller than the result */
+	VSM_D_VERSION = 8,	  /* no common protocol version */
+	VSM_D_NO_HELLO = 9,	  /* request before HELLO */
+	VSM_D_SHUTDOWN = 10,	  /* daemon is draining */
+	VSM_D_ENGINE = 11,	  /* engine failed internally */
+	VSM_D_BAD_OP = 12,	  /* operation not valid for this session */
+	VSM_D_ACCESS_DENIED = 13, /* wrong key password, or a private op without one */
+	VSM_D_NO_KEY = 14,	  /* no key at that usage/index, or no such key object */
+	VSM_D_EXISTS = 15,	  /* key slot or file already in use */
+	VSM_D_KEYSTORE = 16,	  /* keystore disabled or its storage failed */
+	VSM_D_NO_FILE = 17,	  /* no such file */
+	VSM_D_RANGE = 18,	  /* file offset/length, key index or count out of range */
+	VSM_D_KEY_TYPE = 19,	  /* key type/usage does not fit the operation */
 	VSM_D__MAX
 };
 
@@ -171,13 +179,30 @@ enum vsm_padding {
  * (and for SM2 computes Z from the user id in aux).
  */
 #define VSM_SESSF_PREHASHED 0x0001u
-#define VSM_SESSF__ALL	    0x0001u
+/*
+ * AKCIPHER: the key is a keystore key, not key material. key is 12 bytes +
+ * password: u32 usage (enum vsm_key_usage), u32 index, u32 pw_len, then
+ * pw_len password bytes. With the key's password the session may run every
+ * op; without (pw_len 0) only the public ones (ENCRYPT, VERIFY), and SIGN or
+ * DECRYPT get KEY_REJECTED/ACCESS_DENIED. A wrong password fails the
+ * SESSION_CREATE with KEY_REJECTED/ACCESS_DENIED; a missing key with
+ * KEY_REJECTED/NO_KEY. alg must match the key's type.
+ */
+#define VSM_SESSF_INTERNAL 0x0002u
+/*
+ * CIPHER, MAC, AEAD: the key is a key object held by vsmd (VSM_KOP_SKEY_*):
+ * key is 8 bytes, the u64 key-object handle. The session copies the key, so
+ * destroying the key object later does not affect it.
+ */
+#define VSM_SESSF_KEYOBJ 0x0004u
+#define VSM_SESSF__ALL	 0x0007u
 
 /* HELLO feature bits */
 #define VSM_FEAT_MULTIPART    0x0001u /* VSM_OPF_MORE supported */
 #define VSM_FEAT_OUT_OF_ORDER 0x0002u /* completions may be reordered */
 #define VSM_FEAT_SHM	      0x0004u /* SHM_SETUP available (unix socket only) */
-#define VSM_FEAT__ALL	      0x0007u
+#define VSM_FEAT_KEYSTORE     0x0008u /* VSM_MSG_KEY and VSM_SESSF_INTERNAL/KEYOBJ available */
+#define VSM_FEAT__ALL	      0x000fu
 
 /* Decoded forms. Pointers refer into the buffer given to the decoder. */
 
@@ -264,6 +289,135 @@ struct vsm_wire_shm_setup {
 	uint32_t flags; /* 0 */
 };
 
+/*
+ * Keystore (VSM_MSG_KEY). Each tenant has its own namespace of internal keys,
+ * addressed like a card's key slots by (usage, index), index 1..max_keys.
+ * A slot holds one key; SM2/RSA cards keep a signing and an encryption pair
+ * under the same index, which here are (SIGN, i) and (ENC, i).
+ */
+enum vsm_key_usage {
+	VSM_KU_SIGN = 1, /* asymmetric signing key pair */
+	VSM_KU_ENC = 2,	 /* asymmetric encryption key pair */
+	VSM_KU_KEK = 3,	 /* symmetric key-encryption key */
+	VSM_KU__MAX
+};
+
+enum vsm_key_type {
+	VSM_KT_SM2 = 1,
+	VSM_KT_RSA = 2, /* bits: 1024..4096 (generation: 2048, 3072, 4096) */
+	VSM_KT_ECDSA_P256 = 3,
+	VSM_KT_ECDSA_P384 = 4,
+	VSM_KT_ED25519 = 5,
+	VSM_KT_SM4 = 16,     /* KEK or key object; 128 bits */
+	VSM_KT_AES = 17,     /* KEK or key object; 128, 192, 256 bits */
+	VSM_KT_GENERIC = 18, /* key object for HMAC: any length up to 1024 bits */
+	VSM_KT__MAX
+};
+
+/* Largest label and file name, in bytes (no NUL on the wire). */
+#define VSM_KEY_LABEL_MAX 64u
+#define VSM_FILE_NAME_MAX 128u
+
+/*
+ * Key operations (vsm_wire_key.kop). "a", "b", "c" are the three variable
+ * fields. Unused fields must be zero/empty or the request is BADMSG/PROTOCOL.
+ * Private keys travel as DER (PKCS#8, or the formats of docs/protocol.md
+ * section 7.4), public keys as DER SubjectPublicKeyInfo, KEKs as raw bytes.
+ */
+enum vsm_kop {
+	/* usage, index, type, bits; a = password, b = label. Response: empty. */
+	VSM_KOP_GENERATE = 1,
+	/* usage, index, type; a = password, b = label, c = key. Response: empty. */
+	VSM_KOP_IMPORT = 2,
+	/* usage, index. Response: empty. */
+	VSM_KOP_DELETE = 3,
+	/* no fields. Response: n x VSM_WIRE_KEY_INFO_LEN entries, by usage then index. */
+	VSM_KOP_LIST = 4,
+	/* usage, index. Response: SPKI DER of an asymmetric key. */
+	VSM_KOP_PUBLIC = 5,
+	/* usage, index; a = old password, b = new password. Response: empty. */
+	VSM_KOP_SET_PASSWORD = 6,
+	/*
+	 * New random session key held by vsmd (a key object), returned wrapped.
+	 * type, bits: the new key. Wrapped under (usage, index) = (ENC, i): that
+	 * internal public key; usage 0 and a = SPKI DER: that external public
+	 * key; (KEK, i) and alg = VSM_ALG_SM4_ECB/AES_ECB/... : that KEK, with
+	 * c = IV if the mode takes one. RSA wraps with PKCS#1 v1.5, SM2 gives
+	 * the GM/T 0009 DER ciphertext. Response: u64 handle, then the wrapped key.
+	 */
+	VSM_KOP_SKEY_GENERATE = 7,
+	/*
+	 * Import a session key as a key object. (ENC, i) with a = password:
+	 * unwrap with that internal private key; (KEK, i) and alg (+ c's IV as
+	 * above): unwrap with the KEK; usage 0: plain key. type, bits: the key;
+	 * b = the wrapped (or plain) key. Response: u64 handle.
+	 */
+	VSM_KOP_SKEY_IMPORT = 8,
+	/* handle. Response: empty. */
+	VSM_KOP_SKEY_DESTROY = 9,
+	/*
+	 * Digital envelope exchange: decrypt b with internal key (ENC, index)
+	 * (a = password) and re-encrypt the plaintext under the external public
+	 * key c (SPKI DER), same algorithm family. Response: the new ciphertext.
+	 */
+	VSM_KOP_ENVELOPE = 10,
+	/*
+	 * SM2 key agreement (GB/T 32918.3). AGREE_INIT, sponsor side: (ENC, i)
+	 * with a = password, bits = session key length, b = sponsor ID.
+	 * Response: u64 agreement handle, then the sponsor's static and
+	 * ephemeral public keys (65 bytes each, 04||x||y).
+	 */
+	VSM_KOP_AGREE_INIT = 11,
+	/*
+	 * AGREE_FINISH, sponsor side: handle = the agreement, b = responder ID,
+	 * c = responder static || ephemeral public key (65 + 65). Response: u64
+	 * key-object handle. The agreement handle is consumed.
+	 */
+	VSM_KOP_AGREE_FINISH = 12,
+	/*
+	 * AGREE_RESPOND, responder side in one step: (ENC, i) with a =
+	 * password, bits, b = u32 responder-ID length || responder ID || sponsor
+	 * ID, c = sponsor static || ephemeral public key. Response: u64
+	 * key-object handle, then the responder's static and ephemeral public
+	 * keys (65 + 65).
+	 */
+	VSM_KOP_AGREE_RESPOND = 13,
+	/* Small per-tenant files. b = name. */
+	VSM_KOP_FILE_CREATE = 20, /* bits = size; created zero-filled */
+	VSM_KOP_FILE_READ = 21,	  /* index = offset, bits = length. Response: the bytes */
+	VSM_KOP_FILE_WRITE = 22,  /* index = offset, c = data */
+	VSM_KOP_FILE_DELETE = 23,
+	VSM_KOP__MAX
+};
+
+struct vsm_wire_key {
+	uint32_t kop;	 /* enum vsm_kop */
+	uint32_t usage;	 /* enum vsm_key_usage, or 0 */
+	uint32_t index;	 /* key slot (or file offset) */
+	uint32_t type;	 /* enum vsm_key_type */
+	uint32_t bits;	 /* key size (or file size/length) */
+	uint32_t alg;	 /* enum vsm_alg where a kop takes one, else 0 */
+	uint64_t handle; /* key object or agreement, where a kop takes one */
+	const uint8_t *a;
+	uint32_t a_len;
+	const uint8_t *b;
+	uint32_t b_len;
+	const uint8_t *c;
+	uint32_t c_len;
+};
+
+/* One VSM_KOP_LIST entry, as decoded. */
+struct vsm_wire_key_info {
+	uint32_t usage;
+	uint32_t index;
+	uint32_t type;
+	uint32_t bits;
+	uint32_t flags;			   /* VSM_KEYF_* */
+	uint64_t created;		   /* unix time, seconds */
+	char label[VSM_KEY_LABEL_MAX + 1]; /* NUL-terminated */
+};
+#define VSM_KEYF_PASSWORD 0x0001u /* private-key use needs a password */
+
 /* Fixed payload sizes (bytes before any variable data). */
 #define VSM_WIRE_HELLO_LEN	  8u
 #define VSM_WIRE_HELLO_RESP_LEN	  (24u + VSM_ALG__MAX / 8 + 32u)
@@ -274,6 +428,10 @@ struct vsm_wire_shm_setup {
 #define VSM_WIRE_RANDOM_LEN	  4u
 #define VSM_WIRE_STATUS_RESP_LEN  (32u + 24u + 24u)
 #define VSM_WIRE_SHM_SETUP_LEN	  16u
+/* kop usage index type bits alg (6 x u32), handle (u64), a_len b_len c_len, u32 reserved */
+#define VSM_WIRE_KEY_LEN 48u
+/* usage index type bits flags reserved (6 x u32), u64 created, label[64] (NUL-padded) */
+#define VSM_WIRE_KEY_INFO_LEN (32u + VSM_KEY_LABEL_MAX)
 
 /*
  * Decoding. Each returns VSM_S_OK, or VSM_S_BADMSG when the bytes are not a
@@ -298,6 +456,9 @@ int vsm_wire_decode_op_parts(const uint8_t *fixed, const uint8_t *data, size_t d
 			     struct vsm_wire_op *m);
 int vsm_wire_decode_shm_setup(const uint8_t *p, size_t len, struct vsm_wire_shm_setup *m);
 int vsm_wire_decode_status(const uint8_t *p, size_t len, struct vsm_wire_status *m);
+int vsm_wire_decode_key(const uint8_t *p, size_t len, struct vsm_wire_key *m);
+/* One list entry; p must hold VSM_WIRE_KEY_INFO_LEN bytes. */
+int vsm_wire_decode_key_info(const uint8_t *p, size_t len, struct vsm_wire_key_info *m);
 
 /*
  * Encoding. Each writes into buf (capacity cap) and returns the number of
@@ -313,10 +474,13 @@ size_t vsm_wire_encode_u32(uint8_t *buf, size_t cap, uint32_t v);
 size_t vsm_wire_encode_op(uint8_t *buf, size_t cap, const struct vsm_wire_op *m);
 size_t vsm_wire_encode_status(uint8_t *buf, size_t cap, const struct vsm_wire_status *m);
 size_t vsm_wire_encode_shm_setup(uint8_t *buf, size_t cap, const struct vsm_wire_shm_setup *m);
+size_t vsm_wire_encode_key(uint8_t *buf, size_t cap, const struct vsm_wire_key *m);
+size_t vsm_wire_encode_key_info(uint8_t *buf, size_t cap, const struct vsm_wire_key_info *m);
 
 /* Payload size the encoder needs, for sizing buffers up front. */
 size_t vsm_wire_session_size(const struct vsm_wire_session *m);
 size_t vsm_wire_op_size(const struct vsm_wire_op *m);
+size_t vsm_wire_key_size(const struct vsm_wire_key *m);
 
 /* Names: stable lower-case strings ("ok", "badmsg", "aes-gcm", ...). */
 const char *vsm_status_name(int status);

@@ -12,6 +12,7 @@
 #include "daemon/metrics.h"
 
 #include "daemon/log.h"
+#include "keystore/keystore.h"
 
 void vsm_config_defaults(struct vsm_config *c)
 {
@@ -30,6 +31,15 @@ void vsm_config_defaults(struct vsm_config *c)
 	c->limits.max_msg = 1024 * 1024;
 	c->limits.max_conns = 64;
 	c->limits.shm_spin_us = 50;
+	c->keystore.enabled = true;
+	snprintf(c->keystore.path, sizeof(c->keystore.path), "%s", VSM_DEFAULT_KEYSTORE);
+	snprintf(c->keystore.master_key, sizeof(c->keystore.master_key), "%s",
+		 VSM_DEFAULT_MASTER_KEY);
+	c->keystore.max_keys = 1024;
+	c->keystore.max_files = 64;
+	c->keystore.max_file_size = 64 * 1024;
+	c->keystore.max_key_objects = 1024;
+	c->keystore.kdf_iterations = 100000;
 }
 
 struct parse_ctx {
@@ -260,6 +270,42 @@ static int handler(void *user, const char *section, const char *name, const char
 			FAIL("unknown key '%s' in [limits]", name);
 		return 1;
 	}
+	if (!strcmp(section, "keystore")) {
+		struct vsm_keystore_conf *k = &c->keystore;
+		if (!strcmp(name, "enabled")) {
+			if (parse_bool(v, &k->enabled))
+				FAIL("enabled must be yes or no, not '%s'", v);
+		} else if (!strcmp(name, "path")) {
+			if (!v[0] || strlen(v) >= sizeof(k->path))
+				FAIL("keystore path must be 1-%zu bytes", sizeof(k->path) - 1);
+			snprintf(k->path, sizeof(k->path), "%s", v);
+			k->path_set = true;
+		} else if (!strcmp(name, "master_key")) {
+			if (!v[0] || strlen(v) >= sizeof(k->master_key))
+				FAIL("master_key path must be 1-%zu bytes",
+				     sizeof(k->master_key) - 1);
+			snprintf(k->master_key, sizeof(k->master_key), "%s", v);
+			k->path_set = true;
+		} else if (!strcmp(name, "max_keys")) {
+			if (parse_u32(v, 1, 1000000, &k->max_keys, 10))
+				FAIL("max_keys must be 1..1000000, not '%s'", v);
+		} else if (!strcmp(name, "max_files")) {
+			if (parse_u32(v, 0, 100000, &k->max_files, 10))
+				FAIL("max_files must be 0..100000, not '%s'", v);
+		} else if (!strcmp(name, "max_file_size")) {
+			if (parse_u32(v, 1, 16u << 20, &k->max_file_size, 10))
+				FAIL("max_file_size must be 1..16777216 bytes, not '%s'", v);
+		} else if (!strcmp(name, "max_key_objects")) {
+			if (parse_u32(v, 1, 1000000, &k->max_key_objects, 10))
+				FAIL("max_key_objects must be 1..1000000, not '%s'", v);
+		} else if (!strcmp(name, "kdf_iterations")) {
+			if (parse_u32(v, 1000, 100000000, &k->kdf_iterations, 10))
+				FAIL("kdf_iterations must be 1000..100000000, not '%s'", v);
+		} else {
+			FAIL("unknown key '%s' in [keystore]", name);
+		}
+		return 1;
+	}
 	if (!strncmp(section, "tenant ", 7)) {
 		const char *tn = section + 7;
 		while (*tn == ' ')
@@ -287,6 +333,11 @@ static int handler(void *user, const char *section, const char *name, const char
 				FAIL("ivshmem_socket path longer than %zu bytes",
 				     sizeof(t->ivshmem_socket) - 1);
 			snprintf(t->ivshmem_socket, sizeof(t->ivshmem_socket), "%s", v);
+		} else if (!strcmp(name, "vhost_user_socket")) {
+			if (strlen(v) >= sizeof(t->vhost_user_socket))
+				FAIL("vhost_user_socket path longer than %zu bytes",
+				     sizeof(t->vhost_user_socket) - 1);
+			snprintf(t->vhost_user_socket, sizeof(t->vhost_user_socket), "%s", v);
 		} else if (!strcmp(name, "vsock_cids")) {
 			if (parse_list(v, t->cids, &t->n_cids, 0xfffffffeu))
 				FAIL("vsock_cids must be a list of numeric CIDs");
@@ -370,6 +421,14 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 					 t->ivshmem_socket, c->tenants[j].name, t->name);
 				return -1;
 			}
+			if (t->vhost_user_socket[0] &&
+			    !strcmp(t->vhost_user_socket, c->tenants[j].vhost_user_socket)) {
+				snprintf(err, errlen,
+					 "vhost_user_socket %s is in both [tenant %s] and [tenant "
+					 "%s]",
+					 t->vhost_user_socket, c->tenants[j].name, t->name);
+				return -1;
+			}
 			for (unsigned a = 0; a < t->n_cids; a++)
 				for (unsigned b = 0; b < c->tenants[j].n_cids; b++)
 					if (t->cids[a] == c->tenants[j].cids[b]) {
@@ -412,6 +471,12 @@ void vsm_config_print(const struct vsm_config *c, FILE *f)
 		fprintf(f, "%s %u", j ? "," : "", (unsigned)c->admin_uids[j]);
 	fprintf(f, "\nmetrics_listen = %s\n\n[limits]\n", c->metrics_listen);
 	print_limits(f, &c->limits);
+	const struct vsm_keystore_conf *k = &c->keystore;
+	fprintf(f,
+		"\n[keystore]\nenabled = %s\npath = %s\nmaster_key = %s\nmax_keys = %u\n"
+		"max_files = %u\nmax_file_size = %u\nmax_key_objects = %u\nkdf_iterations = %u\n",
+		k->enabled ? "yes" : "no", k->path, k->master_key, k->max_keys, k->max_files,
+		k->max_file_size, k->max_key_objects, k->kdf_iterations);
 	for (unsigned i = 0; i < c->n_tenants; i++) {
 		const struct vsm_tenant_conf *t = &c->tenants[i];
 		fprintf(f, "\n[tenant %s]\nuids =", t->name);
@@ -423,6 +488,8 @@ void vsm_config_print(const struct vsm_config *c, FILE *f)
 		fprintf(f, "\n");
 		if (t->ivshmem_socket[0])
 			fprintf(f, "ivshmem_socket = %s\n", t->ivshmem_socket);
+		if (t->vhost_user_socket[0])
+			fprintf(f, "vhost_user_socket = %s\n", t->vhost_user_socket);
 		print_limits(f, &t->limits);
 	}
 }

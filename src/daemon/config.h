@@ -33,9 +33,24 @@ struct vsm_tenant_conf {
 	unsigned n_uids;
 	uint32_t cids[VSM_CONF_MAX_IDS];
 	unsigned n_cids;
-	char ivshmem_socket[108]; /* QEMU ivshmem-doorbell server for this tenant; "" = none */
+	char ivshmem_socket[108];    /* QEMU ivshmem-doorbell server for this tenant; "" = none */
+	char vhost_user_socket[108]; /* QEMU cryptodev-vhost-user back-end for this tenant; "" =
+					none */
 	struct vsm_limits limits;
 	unsigned limits_set; /* bit per field of vsm_limits given in this section */
+};
+
+/* [keystore]: internal keys and files (src/keystore/). */
+struct vsm_keystore_conf {
+	bool enabled;
+	char path[256];	      /* SQLite database */
+	char master_key[256]; /* host master key file (0600), created on first start */
+	bool path_set;	      /* given in the config file (then failing to open is fatal) */
+	uint32_t max_keys;    /* per tenant; also the highest key index */
+	uint32_t max_files;   /* per tenant */
+	uint32_t max_file_size;
+	uint32_t max_key_objects; /* session keys and agreements held at once, per tenant */
+	uint32_t kdf_iterations;  /* PBKDF2-HMAC-SHA256 rounds for key passwords */
 };
 
 struct vsm_config {
@@ -53,6 +68,7 @@ struct vsm_config {
 	unsigned n_admin_uids;
 	char metrics_listen[256]; /* "" = off */
 	struct vsm_limits limits;
+	struct vsm_keystore_conf keystore;
 	struct vsm_tenant_conf *tenants;
 	unsigned n_tenants;
 };

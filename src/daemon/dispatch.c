@@ -107,6 +107,26 @@ static int do_hello(struct vsm_tenant *t, struct vsm_proto *ps, const uint8_t *p
 	return VSM_S_OK;
 }
 
+int vsm_core_session_create(struct vsm_tenant *t, const struct vsm_wire_session *m,
+			    uint64_t *handle, int *detail)
+{
+	if (vsm_alg_service((int)m->alg) != (int)m->service) {
+		*detail = VSM_D_BAD_OP;
+		return VSM_S_BADMSG;
+	}
+	const struct vsm_engine *eng = vsm_router_get((int)m->alg);
+	if (!eng)
+		return VSM_S_NOTSUPP;
+	void *es = NULL;
+	int st = eng->session_new(m, &es, detail);
+	if (st != VSM_S_OK)
+		return st;
+	st = vsm_session_add(t, eng, es, m->service, m->alg, handle, detail);
+	if (st != VSM_S_OK)
+		eng->session_free(es);
+	return st;
+}
+
 static int do_session_create(struct vsm_tenant *t, const uint8_t *p, uint32_t len, uint8_t *body,
 			     size_t cap, size_t *out_len, int *detail, int *svc)
 {
@@ -116,25 +136,11 @@ static int do_session_create(struct vsm_tenant *t, const uint8_t *p, uint32_t le
 		return VSM_S_BADMSG;
 	}
 	*svc = (int)m.service;
-	if (vsm_alg_service((int)m.alg) != (int)m.service) {
-		*detail = VSM_D_BAD_OP;
-		return VSM_S_BADMSG;
-	}
-	const struct vsm_engine *eng = vsm_router_get((int)m.alg);
-	if (!eng)
-		return VSM_S_NOTSUPP;
-	void *es = NULL;
-	int st = eng->session_new(&m, &es, detail);
-	if (st != VSM_S_OK)
-		return st;
 	uint64_t handle;
-	st = vsm_session_add(t, eng, es, m.service, m.alg, &handle, detail);
-	if (st != VSM_S_OK) {
-		eng->session_free(es);
-		return st;
-	}
-	*out_len = vsm_wire_encode_u64(body, cap, handle);
-	return VSM_S_OK;
+	int st = vsm_core_session_create(t, &m, &handle, detail);
+	if (st == VSM_S_OK)
+		*out_len = vsm_wire_encode_u64(body, cap, handle);
+	return st;
 }
 
 static int do_session_destroy(struct vsm_tenant *t, const uint8_t *p, uint32_t len, int *detail)
@@ -147,16 +153,12 @@ static int do_session_destroy(struct vsm_tenant *t, const uint8_t *p, uint32_t l
 	return vsm_session_remove(t, handle);
 }
 
-static int run_op(struct vsm_tenant *t, const struct vsm_proto *ps, const struct vsm_wire_op *mp,
-		  uint8_t *body, size_t cap, size_t *out_len, int *detail, struct vsm_req_info *ri)
+int vsm_core_op(struct vsm_tenant *t, const struct vsm_wire_op *mp, uint8_t *body, size_t cap,
+		size_t *out_len, int *detail, struct vsm_req_info *ri)
 {
 	const struct vsm_wire_op m = *mp;
 	ri->kind = (int)m.op - VSM_OP_ENCRYPT + VSM_K_ENCRYPT;
 	ri->bytes_in = (uint64_t)m.src_len + m.aad_len;
-	if ((m.flags & VSM_OPF_MORE) && !(ps->features & VSM_FEAT_MULTIPART)) {
-		*detail = VSM_D_BAD_OP; /* multi-part was not negotiated */
-		return VSM_S_BADMSG;
-	}
 	struct vsm_session *s = vsm_session_get(t, m.session);
 	if (!s)
 		return VSM_S_INVSESS;
@@ -173,13 +175,28 @@ static int run_op(struct vsm_tenant *t, const struct vsm_proto *ps, const struct
 		*detail = VSM_D_ENGINE;
 		st = VSM_S_ERR;
 	}
-	if (st == VSM_S_NOSPC && *detail == VSM_D_OUTPUT_SPACE && *out_len <= UINT32_MAX &&
-	    cap >= 4) {
-		/* Tell the client how much room the result needs. */
-		vsm_wire_encode_u32(body, cap, (uint32_t)*out_len);
-		*out_len = 4;
-	} else if (st != VSM_S_OK) {
+	if (st != VSM_S_OK && !(st == VSM_S_NOSPC && *detail == VSM_D_OUTPUT_SPACE))
 		*out_len = 0;
+	return st;
+}
+
+static int run_op(struct vsm_tenant *t, const struct vsm_proto *ps, const struct vsm_wire_op *m,
+		  uint8_t *body, size_t cap, size_t *out_len, int *detail, struct vsm_req_info *ri)
+{
+	if ((m->flags & VSM_OPF_MORE) && !(ps->features & VSM_FEAT_MULTIPART)) {
+		ri->kind = (int)m->op - VSM_OP_ENCRYPT + VSM_K_ENCRYPT;
+		*detail = VSM_D_BAD_OP; /* multi-part was not negotiated */
+		return VSM_S_BADMSG;
+	}
+	int st = vsm_core_op(t, m, body, cap, out_len, detail, ri);
+	if (st == VSM_S_NOSPC && *detail == VSM_D_OUTPUT_SPACE) {
+		/* Tell the client how much room the result needs. */
+		if (*out_len <= UINT32_MAX && cap >= 4) {
+			vsm_wire_encode_u32(body, cap, (uint32_t)*out_len);
+			*out_len = 4;
+		} else {
+			*out_len = 0;
+		}
 	}
 	return st;
 }

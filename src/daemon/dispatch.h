@@ -55,6 +55,18 @@ int vsm_dispatch_shm(struct vsm_tenant *t, struct vsm_proto *ps, uint64_t id, ui
 		     uint8_t *body, size_t cap, size_t *out_len, int *detail,
 		     struct vsm_req_info *ri);
 
+/*
+ * The core of SESSION_CREATE and OP for callers that do not speak the wire
+ * protocol (the vhost-user back-end): the same engines, session table and
+ * limits. vsm_core_op fills ri's svc, kind, bytes_in and engine; it never
+ * writes more than min(op->dst_len, cap) bytes to out; on NOSPC/OUTPUT_SPACE
+ * *out_len is the room needed. VSM_OPF_MORE is the caller's to allow.
+ */
+int vsm_core_session_create(struct vsm_tenant *t, const struct vsm_wire_session *m,
+			    uint64_t *handle, int *detail);
+int vsm_core_op(struct vsm_tenant *t, const struct vsm_wire_op *op, uint8_t *out, size_t cap,
+		size_t *out_len, int *detail, struct vsm_req_info *ri);
+
 /* Requests QoS charges: the data path, not the control messages. */
 static inline bool vsm_dispatch_metered(uint16_t op)
 {

@@ -24,6 +24,8 @@
 #include "daemon/worker.h"
 #include "engine/engine.h"
 #include "transport/ivshmem.h"
+#include "keystore/keystore.h"
+#include "vhost/vhost.h"
 #include "transport/stream.h"
 
 #define DEFAULT_CONFIG "/etc/vsm/vsmd.conf"
@@ -293,6 +295,14 @@ int main(int argc, char **argv)
 		log_err("crypto engine initialisation failed");
 		return 1;
 	}
+	if (vsm_keystore_open(&conf.keystore, err, sizeof(err)) < 0) {
+		/* A keystore the operator asked for must work; the default one may be absent. */
+		if (conf.keystore.path_set) {
+			log_err("keystore: %s", err);
+			return 1;
+		}
+		log_warn("keystore disabled: %s (set [keystore] path to enable it)", err);
+	}
 	vsm_admin_init(config_path, &conf);
 	if (vsm_tenants_init(&conf) < 0) {
 		log_err("cannot create the configured tenants");
@@ -347,6 +357,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (vsm_vhost_start(&conf, err, sizeof(err)) < 0) {
+		log_err("vhost-user: %s", err);
+		vsm_workers_drain(0);
+		rc = 1;
+		goto listen_failed_quiet;
+	}
 	/* Operator interfaces are not worth refusing service over: warn and go on. */
 	if (vsm_control_start(&conf, err, sizeof(err)) < 0)
 		log_warn("control socket: %s", err);
@@ -425,10 +441,12 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < nl; i++)
 		vsm_listener_close(&ls[i]);
 	free(ls);
+	vsm_vhost_stop();
 	vsm_metrics_stop();
 	vsm_control_stop();
 	vsm_workers_drain(conf.drain_timeout_ms);
 	vsm_tenants_fini();
+	vsm_keystore_close();
 	vsm_router_fini();
 	close(epfd);
 	close(sfd);
@@ -438,11 +456,13 @@ int main(int argc, char **argv)
 
 listen_failed:
 	log_err("%s", err);
+	rc = 1;
+listen_failed_quiet:
 	for (unsigned i = 0; i < nl; i++)
 		vsm_listener_close(&ls[i]);
 	free(ls);
-	rc = 1;
 	vsm_tenants_fini();
+	vsm_keystore_close();
 	vsm_router_fini();
 	vsm_config_free(&conf);
 	return rc;

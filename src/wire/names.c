@@ -33,6 +33,13 @@ static const char *const detail_names[VSM_D__MAX] = {
 	[VSM_D_SHUTDOWN] = "shutdown",
 	[VSM_D_ENGINE] = "engine",
 	[VSM_D_BAD_OP] = "bad_op",
+	[VSM_D_ACCESS_DENIED] = "access_denied",
+	[VSM_D_NO_KEY] = "no_key",
+	[VSM_D_EXISTS] = "exists",
+	[VSM_D_KEYSTORE] = "keystore",
+	[VSM_D_NO_FILE] = "no_file",
+	[VSM_D_RANGE] = "range",
+	[VSM_D_KEY_TYPE] = "key_type",
 };
 
 static const char *const service_names[VSM_SVC__MAX] = {

@@ -231,6 +231,15 @@ static void write_config(struct vh_daemon *d)
 		fprintf(f, "%s\n", d->o.vsmd_keys);
 	if (d->o.sections)
 		fprintf(f, "\n%s\n", d->o.sections);
+	/*
+	 * Never the system keystore: each daemon keeps its keys in its own
+	 * directory (kept across vh_restart), with a cheap KDF for speed.
+	 */
+	if (!d->o.sections || !strstr(d->o.sections, "[keystore]"))
+		fprintf(f,
+			"\n[keystore]\npath = %s/keystore.db\nmaster_key = %s/master.key\n"
+			"kdf_iterations = 1000\n",
+			d->dir, d->dir);
 	VH_CHECK(fclose(f) == 0, "writing %s", d->conf);
 }
 

@@ -779,7 +779,8 @@ static void test_names_status_detail(void **state)
 	static const char *const det[] = {
 		"none",	    "protocol",	  "too_big",	  "session_limit", "auth_failed",
 		"bad_key",  "bad_length", "output_space", "version",	   "no_hello",
-		"shutdown", "engine",	  "bad_op",
+		"shutdown", "engine",	  "bad_op",	  "access_denied", "no_key",
+		"exists",   "keystore",	  "no_file",	  "range",	   "key_type",
 	};
 
 	assert_int_equal(ARRAY_SIZE(st), VSM_S__MAX);
