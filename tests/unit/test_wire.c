@@ -461,7 +461,7 @@ static void test_session_reject_enums(void **state)
 	assert_int_equal(decode_patched_session(4, VSM_ALG__MAX, n), VSM_S_BADMSG);
 	assert_int_equal(decode_patched_session(4, 0x80000050u, n), VSM_S_BADMSG);
 	/* flags */
-	assert_int_equal(decode_patched_session(8, 0x2, n), VSM_S_BADMSG);
+	assert_int_equal(decode_patched_session(8, 0x8, n), VSM_S_BADMSG);
 	assert_int_equal(decode_patched_session(8, 0x80000000u, n), VSM_S_BADMSG);
 	/* padding */
 	assert_int_equal(decode_patched_session(12, VSM_PAD_OAEP, n), VSM_S_OK);
