@@ -18,6 +18,8 @@ pkgs=(
 	libjansson-dev    # JSON: control socket, vsmctl, vsm-bench --json
 	libmicrohttpd-dev # vsmd's Prometheus /metrics endpoint
 	libcmocka-dev     # unit tests
+	libsqlite3-dev    # the keystore
+	nginx             # the OpenSSL provider's nginx test (tests/provider)
 	openssl
 	clang-format      # the format check in scripts/test.sh
 	qemu-system-x86   # the ivshmem real-guest test (tests/guest)

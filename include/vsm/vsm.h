@@ -133,6 +133,12 @@ int vsm_flush(vsm_client *c);
 int vsm_poll(vsm_client *c, struct vsm_completion *done, int max, int timeout_ms);
 /* Requests submitted and not yet reaped. */
 unsigned vsm_inflight(const vsm_client *c);
+/*
+ * A descriptor that becomes readable when responses arrive, for event loops
+ * (and OpenSSL's ASYNC_WAIT_CTX): wait for it, then vsm_poll with timeout 0.
+ * Stream connections only; -ENOTSUP on shared memory.
+ */
+int vsm_fd(const vsm_client *c);
 
 /*
  * Keystore (daemon feature VSM_FEAT_KEYSTORE; <vsm/wire.h> documents each

@@ -260,3 +260,12 @@ unsigned vsm_inflight(const vsm_client *c)
 {
 	return c ? c->inflight : 0;
 }
+
+int vsm_fd(const vsm_client *c)
+{
+	if (!c)
+		return -EINVAL;
+	if (c->shm || c->fd < 0)
+		return -ENOTSUP;
+	return c->fd;
+}
