@@ -15,7 +15,7 @@ CLIENT=${VSM_GUEST_TEST:?set VSM_GUEST_TEST to the vsm-guest-test binary}
 mkdir -p "$W/dl" "$W/kern"
 
 if [ -z "$(ls "$W"/kern/boot/vmlinuz-* 2>/dev/null)" ]; then
-	PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6/{print $2; exit}')
+	PKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-6/{print $2; exit}' || true)
 	if [ -z "$PKG" ] || ! (cd "$W/dl" && apt-get download "$PKG" >&2); then
 		echo "build-guest.sh: cannot download the guest kernel (${PKG:-linux-image-amd64 unknown to apt})" >&2
 		exit 77
