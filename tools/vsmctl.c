@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET	 "/run/vsm/vsmd-control.sock"
@@ -46,6 +47,22 @@ static void usage(FILE *f)
 		"  reload                       re-read vsmd's configuration file\n"
 		"  version                      vsmd's version\n"
 		"  raw JSON                     send one request object, print the response\n"
+		"  key create --tenant T --usage U --index N --type TYPE [--bits N]\n"
+		"             [--password PW] [--label L]\n"
+		"                               generate an internal key in vsmd's keystore\n"
+		"  key import --tenant T --usage U --index N --type TYPE --file PATH\n"
+		"             [--password PW] [--label L]\n"
+		"                               store a private key (PEM or DER; raw bytes\n"
+		"                               for a KEK)\n"
+		"  key list --tenant T          the tenant's keys (never the secrets)\n"
+		"  key delete --tenant T --usage U --index N\n"
+		"  key set-password --tenant T --usage U --index N [--old-password PW]\n"
+		"             [--password PW]   change (or, with no --password, remove) it\n"
+		"  key export-public --tenant T --usage U --index N\n"
+		"                               print the public key as PEM\n"
+		"      U: sign, enc or kek. TYPE: sm2, rsa, ecdsa-p256, ecdsa-p384, ed25519\n"
+		"      (sign/enc), sm4, aes (kek). N: 1..max_keys. --bits: rsa 2048/3072/4096,\n"
+		"      aes 128/192/256.\n"
 		"\n"
 		"Options:\n"
 		"  -S, --socket PATH  control socket (default $VSM_CONTROL_SOCKET, else\n"
@@ -62,7 +79,13 @@ static void usage(FILE *f)
 		"  vsmctl set-qos alice --ops 0                 # no ops limit\n"
 		"  vsmctl --json stats | jq '.tenants[].name'\n"
 		"  vsmctl -S /tmp/vsmd-control.sock sessions uid-1000\n"
-		"  vsmctl raw '{\"execute\":\"query-version\"}'\n");
+		"  vsmctl raw '{\"execute\":\"query-version\"}'\n"
+		"  vsmctl key create --tenant alice --usage sign --index 1 --type sm2 --password "
+		"s3cret\n"
+		"  vsmctl key export-public --tenant alice --usage sign --index 1 > "
+		"alice-sign1.pem\n"
+		"  vsmctl key import --tenant alice --usage kek --index 1 --type sm4 --file "
+		"kek.bin\n");
 }
 
 static __attribute__((noreturn, format(printf, 2, 3))) void die(int code, const char *fmt, ...)
@@ -486,6 +509,188 @@ static int raw(struct ctl *c, int argc, char **argv)
 	return rc;
 }
 
+/* ---- keys ---- */
+
+/* Binary key files travel as base64 (vsmctl links no crypto library). */
+static char *base64(const unsigned char *p, size_t n)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc((n + 2) / 3 * 4 + 1), *o = out;
+	if (!out)
+		die(EXIT_FAIL, "out of memory");
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
+		*o++ = i + 2 < n ? tab[v & 63] : '=';
+	}
+	*o = 0;
+	return out;
+}
+
+/* A key file as the "key" argument: PEM text as is, anything else base64. */
+static json_t *key_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		die(EXIT_FAIL, "%s: %s", path, strerror(errno));
+	unsigned char buf[16385];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	bool err = ferror(f);
+	fclose(f);
+	if (err || n == 0)
+		die(EXIT_FAIL, "%s: cannot read, or empty", path);
+	if (n == sizeof(buf))
+		die(EXIT_FAIL, "%s: larger than 16 KiB, not a key", path);
+	json_t *v;
+	if (memmem(buf, n, "-----BEGIN", 10)) {
+		v = json_stringn((const char *)buf, n);
+	} else {
+		char *b = base64(buf, n);
+		v = json_string(b);
+		free(b);
+	}
+	memset(buf, 0, sizeof(buf));
+	if (!v)
+		die(EXIT_FAIL, "%s: not a PEM text file", path);
+	return v;
+}
+
+static const char *const key_subs[] = {"create", "import",	 "list",
+				       "delete", "set-password", "export-public"};
+
+static json_t *key_args(const char *sub, int argc, char **argv)
+{
+	static const struct {
+		const char *opt, *key;
+		bool number;
+	} map[] = {{"--tenant", "tenant", false},
+		   {"--usage", "usage", false},
+		   {"--index", "index", true},
+		   {"--type", "type", false},
+		   {"--bits", "bits", true},
+		   {"--password", "password", false},
+		   {"--old-password", "old_password", false},
+		   {"--label", "label", false},
+		   {"--file", "key", false}};
+	json_t *args = json_object();
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		size_t k;
+		for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+			size_t l = strlen(map[k].opt);
+			if (!strncmp(a, map[k].opt, l) && (a[l] == 0 || a[l] == '=')) {
+				val = a[l] == '=' ? a + l + 1 : (i + 1 < argc ? argv[++i] : NULL);
+				break;
+			}
+		}
+		if (k == sizeof(map) / sizeof(map[0]))
+			die(EXIT_FAIL, "key %s: unknown option '%s' (see vsmctl --help)", sub, a);
+		if (!val)
+			die(EXIT_FAIL, "key %s: %s needs a value", sub, map[k].opt);
+		json_t *v;
+		if (map[k].number) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(val, &end, 10);
+			if (errno || end == val || *end || *val == '-' || n > UINT32_MAX)
+				die(EXIT_FAIL, "%s: '%s' is not a number", map[k].opt, val);
+			v = json_integer((json_int_t)n);
+		} else if (!strcmp(map[k].key, "key")) {
+			v = key_file(val);
+		} else {
+			v = json_string(val);
+			if (!v)
+				die(EXIT_FAIL, "%s: not valid UTF-8", map[k].opt);
+		}
+		json_object_set_new(args, map[k].key, v);
+	}
+	if (!json_object_get(args, "tenant"))
+		die(EXIT_FAIL, "key %s needs --tenant (see vsmctl --help)", sub);
+	bool import = !strcmp(sub, "import");
+	if (import != (json_object_get(args, "key") != NULL))
+		die(EXIT_FAIL, import ? "key import needs --file" : "only key import takes --file");
+	return args;
+}
+
+static void show_keys(json_t *ret)
+{
+	static const char *const head[] = {"USAGE",    "INDEX",	  "TYPE", "BITS",
+					   "PASSWORD", "CREATED", "LABEL"};
+	struct table t = {7, head, "lrlrlll", NULL, 0, 0};
+	size_t i;
+	json_t *x;
+	json_array_foreach(ret, i, x)
+	{
+		time_t c = (time_t)jint(x, "created");
+		struct tm tm;
+		char when[32] = "?";
+		if (gmtime_r(&c, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		cell(&t, "%s", jstr(x, "usage"));
+		cell(&t, "%lld", jint(x, "index"));
+		cell(&t, "%s", jstr(x, "type"));
+		cell(&t, "%lld", jint(x, "bits"));
+		cell(&t, "%s", json_is_true(json_object_get(x, "password")) ? "yes" : "no");
+		cell(&t, "%s", when);
+		cell(&t, "%s", jstr(x, "label"));
+	}
+	if (t.n)
+		table_print(&t);
+	else
+		printf("no keys\n");
+}
+
+/* Human output of a key command that succeeded. */
+static void show_key_result(const char *sub, json_t *a, json_t *ret)
+{
+	const char *tn = jstr(a, "tenant");
+	if (!strcmp(sub, "list")) {
+		show_keys(ret);
+	} else if (!strcmp(sub, "export-public")) {
+		fputs(jstr(ret, "pem"), stdout);
+	} else if (!strcmp(sub, "create") || !strcmp(sub, "import")) {
+		printf("%s %s key %lld of tenant %s: %s, %lld bits%s\n",
+		       sub[0] == 'c' ? "created" : "imported", jstr(ret, "usage"),
+		       jint(ret, "index"), tn, jstr(ret, "type"), jint(ret, "bits"),
+		       json_is_true(json_object_get(ret, "password")) ? ", password set" : "");
+	} else if (!strcmp(sub, "delete")) {
+		printf("deleted %s key %lld of tenant %s\n", jstr(a, "usage"), jint(a, "index"),
+		       tn);
+	} else {
+		const char *pw = json_string_value(json_object_get(a, "password"));
+		printf("%s the password of %s key %lld of tenant %s\n",
+		       pw && *pw ? "changed" : "removed", jstr(a, "usage"), jint(a, "index"), tn);
+	}
+}
+
+static int key_command(struct ctl *c, const char *sub, json_t *a, bool as_json)
+{
+	char wire[32];
+	snprintf(wire, sizeof(wire), "key-%s", sub);
+	json_incref(a);
+	json_t *ret = ctl_run(c, wire, a);
+	if (as_json) {
+		char *s = json_dumps(ret, JSON_INDENT(2) | JSON_ENCODE_ANY);
+		if (!s)
+			die(EXIT_FAIL, "out of memory");
+		puts(s);
+		free(s);
+	} else {
+		show_key_result(sub, a, ret);
+	}
+	json_decref(ret);
+	json_decref(a);
+	fclose(c->in);
+	return fflush(stdout) ? EXIT_FAIL : 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -561,6 +766,19 @@ int main(int argc, char **argv)
 		wire = "query-version";
 	} else if (!strcmp(cmd, "raw")) {
 		wire = NULL;
+	} else if (!strcmp(cmd, "key")) {
+		size_t k = 0;
+		while (nargs >= 1 && k < sizeof(key_subs) / sizeof(key_subs[0]) &&
+		       strcmp(key_subs[k], args[0]))
+			k++;
+		if (nargs < 1 || k == sizeof(key_subs) / sizeof(key_subs[0]))
+			die(EXIT_FAIL, "usage: vsmctl key create|import|list|delete|set-password|"
+				       "export-public --tenant NAME ... (see vsmctl --help)");
+		a = key_args(key_subs[k], nargs - 1, args + 1);
+		struct ctl c;
+		ctl_connect(&c, path);
+		ctl_hello(&c);
+		return key_command(&c, key_subs[k], a, as_json);
 	} else {
 		die(EXIT_FAIL, "unknown command '%s' (see vsmctl --help)", cmd);
 	}

@@ -15,6 +15,7 @@
 
 #include "daemon/admin.h"
 #include "daemon/control_cmds.h"
+#include "daemon/control_keys.h"
 #include "daemon/dispatch.h"
 #include "daemon/log.h"
 #include "daemon/stats.h"
@@ -394,11 +395,25 @@ static json_t *cmd_query_version(json_t *args, struct cerr *e)
 	return json_pack("{s:s,s:i}", "version", VSM_VERSION, "protocol", CONTROL_PROTOCOL);
 }
 
+/* ---- keystore (control_keys.c) ---- */
+
+#define KEY_CMD(fn)                                                                                \
+	static json_t *cmd_##fn(json_t *args, struct cerr *e)                                      \
+	{                                                                                          \
+		return vsm_control_##fn(args, &e->cls, e->desc, sizeof(e->desc));                  \
+	}
+KEY_CMD(key_create)
+KEY_CMD(key_list)
+KEY_CMD(key_delete)
+KEY_CMD(key_set_password)
+KEY_CMD(key_export_public)
+KEY_CMD(key_import)
+
 /* ---- requests ---- */
 
 static const struct command {
 	const char *name;
-	const char *args[6]; /* the arguments it takes; any other is an error */
+	const char *args[8]; /* the arguments it takes; any other is an error */
 	json_t *(*run)(json_t *args, struct cerr *e);
 } commands[] = {
 	{"query-tenants", {NULL}, cmd_query_tenants},
@@ -408,6 +423,18 @@ static const struct command {
 	{"disconnect-tenant", {"tenant"}, cmd_disconnect_tenant},
 	{"reload-config", {NULL}, cmd_reload_config},
 	{"query-version", {NULL}, cmd_query_version},
+	{"key-create",
+	 {"tenant", "usage", "index", "type", "bits", "password", "label"},
+	 cmd_key_create},
+	{"key-list", {"tenant"}, cmd_key_list},
+	{"key-delete", {"tenant", "usage", "index"}, cmd_key_delete},
+	{"key-set-password",
+	 {"tenant", "usage", "index", "old_password", "password"},
+	 cmd_key_set_password},
+	{"key-export-public", {"tenant", "usage", "index"}, cmd_key_export_public},
+	{"key-import",
+	 {"tenant", "usage", "index", "type", "password", "label", "key"},
+	 cmd_key_import},
 };
 
 static bool listed(const char *const *names, size_t n, const char *key)

@@ -104,6 +104,13 @@ int vsm_keystore_file_delete(const char *tenant, const uint8_t *name, size_t nam
  * *secret is raw and *pub NULL. Free secret with vsm_keystore_secret_free,
  * pub with free.
  */
+/*
+ * The size of a fixed-size key type (SM2, P-256, Ed25519: 256; P-384: 384;
+ * SM4: 128), or 0 for RSA and AES, whose size the caller chooses. vsm_keygen
+ * takes bits 0 for the fixed-size types.
+ */
+uint32_t vsm_key_default_bits(uint32_t type);
+
 int vsm_keygen(uint32_t type, uint32_t bits, uint8_t **secret, size_t *secret_len, uint8_t **pub,
 	       size_t *pub_len, int *detail);
 
