@@ -184,7 +184,8 @@ enum vsm_padding {
  * password: u32 usage (enum vsm_key_usage), u32 index, u32 pw_len, then
  * pw_len password bytes. With the key's password the session may run every
  * op; without (pw_len 0) only the public ones (ENCRYPT, VERIFY), and SIGN or
- * DECRYPT get KEY_REJECTED/ACCESS_DENIED. A wrong password fails the
+ * DECRYPT get KEY_REJECTED/ACCESS_DENIED. A key stored without a password
+ * needs none: its sessions may run every op. A wrong password fails the
  * SESSION_CREATE with KEY_REJECTED/ACCESS_DENIED; a missing key with
  * KEY_REJECTED/NO_KEY. alg must match the key's type.
  */
@@ -327,7 +328,7 @@ enum vsm_key_type {
 enum vsm_kop {
 	/* usage, index, type, bits; a = password, b = label. Response: empty. */
 	VSM_KOP_GENERATE = 1,
-	/* usage, index, type; a = password, b = label, c = key. Response: empty. */
+	/* usage, index, type (bits 0: taken from the key); a = password, b = label, c = key. */
 	VSM_KOP_IMPORT = 2,
 	/* usage, index. Response: empty. */
 	VSM_KOP_DELETE = 3,
@@ -363,7 +364,8 @@ enum vsm_kop {
 	VSM_KOP_ENVELOPE = 10,
 	/*
 	 * SM2 key agreement (GB/T 32918.3). AGREE_INIT, sponsor side: (ENC, i)
-	 * with a = password, bits = session key length, b = sponsor ID.
+	 * with a = password, bits = session key length, type = the agreed
+	 * key's type (0: GENERIC), b = sponsor ID.
 	 * Response: u64 agreement handle, then the sponsor's static and
 	 * ephemeral public keys (65 bytes each, 04||x||y).
 	 */
@@ -376,10 +378,9 @@ enum vsm_kop {
 	VSM_KOP_AGREE_FINISH = 12,
 	/*
 	 * AGREE_RESPOND, responder side in one step: (ENC, i) with a =
-	 * password, bits, b = u32 responder-ID length || responder ID || sponsor
-	 * ID, c = sponsor static || ephemeral public key. Response: u64
-	 * key-object handle, then the responder's static and ephemeral public
-	 * keys (65 + 65).
+	 * password, bits, type as for AGREE_INIT, b = u32 responder-ID length || responder ID ||
+	 * sponsor ID, c = sponsor static || ephemeral public key. Response: u64 key-object handle,
+	 * then the responder's static and ephemeral public keys (65 + 65).
 	 */
 	VSM_KOP_AGREE_RESPOND = 13,
 	/* Small per-tenant files. b = name. */

@@ -282,7 +282,8 @@ static void info_from_hdr(struct vsm_client *c, const struct vsm_shm_hdr *h)
 
 	memset(in, 0, sizeof(*in));
 	in->version = VSM_WIRE_VERSION;
-	in->features = VSM_FEAT_MULTIPART | VSM_FEAT_OUT_OF_ORDER;
+	/* vsmd answers KEY with NOTSUPP/KEYSTORE when it has no keystore. */
+	in->features = VSM_FEAT_MULTIPART | VSM_FEAT_OUT_OF_ORDER | VSM_FEAT_KEYSTORE;
 	in->max_msg = h->max_msg;
 	in->max_inflight = h->sq_entries;
 	memcpy(in->algs, h->algs, sizeof(in->algs));
@@ -547,7 +548,8 @@ uint8_t *vsm_shm_begin(struct vsm_client *c, const struct vsm_req *r, int *rc)
 	p->out_off = p->req_off + (uint32_t)align64(r->payload_len);
 	p->out_cap = cap;
 	p->copy_out = r->out_cap != 0;
-	p->wipe = r->op == VSM_MSG_SESSION_CREATE;
+	/* Keys and passwords must not linger in memory vsmd and the client share. */
+	p->wipe = r->op == VSM_MSG_SESSION_CREATE || r->op == VSM_MSG_KEY;
 	return s->data + p->req_off;
 }
 

@@ -5,8 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/keyops.h"
 #include "daemon/log.h"
 #include "engine/engine.h"
+#include "keystore/keystore.h"
 
 unsigned vsm_dispatch_workers;
 uint64_t vsm_dispatch_start_ms;
@@ -50,6 +52,10 @@ size_t vsm_dispatch_out_need(const struct vsm_tenant *t, const struct vsm_wire_h
 		break;
 	case VSM_MSG_NOP:
 		need = h->len;
+		break;
+	case VSM_MSG_KEY:
+		/* Lists, files and wrapped keys: sized only once the request has run. */
+		need = t->limits.max_msg;
 		break;
 	case VSM_MSG_RANDOM:
 		if (h->len == VSM_WIRE_RANDOM_LEN) {
@@ -95,6 +101,8 @@ static int do_hello(struct vsm_tenant *t, struct vsm_proto *ps, const uint8_t *p
 	struct vsm_wire_hello_resp r = {0};
 	r.version = VSM_WIRE_VERSION;
 	r.features = m.features & ps->offer;
+	if (!vsm_keystore_enabled())
+		r.features &= ~(uint32_t)VSM_FEAT_KEYSTORE;
 	r.max_msg = t->limits.max_msg;
 	r.max_inflight = t->limits.max_inflight;
 	r.max_sessions = t->limits.max_sessions;
@@ -118,10 +126,13 @@ int vsm_core_session_create(struct vsm_tenant *t, const struct vsm_wire_session 
 	if (!eng)
 		return VSM_S_NOTSUPP;
 	void *es = NULL;
-	int st = eng->session_new(m, &es, detail);
+	uint32_t sflags = 0;
+	int st = m->flags & (VSM_SESSF_INTERNAL | VSM_SESSF_KEYOBJ)
+			 ? vsm_keyops_session(t, m, eng, &es, &sflags, detail)
+			 : eng->session_new(m, &es, detail);
 	if (st != VSM_S_OK)
 		return st;
-	st = vsm_session_add(t, eng, es, m->service, m->alg, handle, detail);
+	st = vsm_session_add_flags(t, eng, es, m->service, m->alg, sflags, handle, detail);
 	if (st != VSM_S_OK)
 		eng->session_free(es);
 	return st;
@@ -164,6 +175,14 @@ int vsm_core_op(struct vsm_tenant *t, const struct vsm_wire_op *mp, uint8_t *bod
 		return VSM_S_INVSESS;
 	ri->svc = (int)s->service;
 	ri->engine = s->eng->name;
+	/* An internal key opened without its password: public operations only. */
+	if ((s->flags & VSM_SESSION_PUBLIC_ONLY) &&
+	    (m.op == VSM_OP_SIGN || m.op == VSM_OP_DECRYPT)) {
+		vsm_session_put(s);
+		*out_len = 0;
+		*detail = VSM_D_ACCESS_DENIED;
+		return VSM_S_KEY_REJECTED;
+	}
 	/* The client says how much it can take; we never write more than that. */
 	size_t room = m.dst_len < cap ? m.dst_len : cap;
 	pthread_mutex_lock(&s->lock);
@@ -211,6 +230,31 @@ static int do_op(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t
 		return VSM_S_BADMSG;
 	}
 	return run_op(t, ps, &m, body, cap, out_len, detail, ri);
+}
+
+static int do_key(struct vsm_tenant *t, const struct vsm_proto *ps, const uint8_t *p, uint32_t len,
+		  uint8_t *body, size_t cap, size_t *out_len, int *detail)
+{
+	struct vsm_wire_key k;
+	if (vsm_wire_decode_key(p, len, &k) != VSM_S_OK) {
+		*detail = VSM_D_PROTOCOL;
+		return VSM_S_BADMSG;
+	}
+	if (!(ps->features & VSM_FEAT_KEYSTORE)) {
+		*detail = VSM_D_KEYSTORE;
+		return VSM_S_NOTSUPP;
+	}
+	int st = vsm_keyops_run(t, &k, body, cap, out_len, detail);
+	if (st == VSM_S_NOSPC && *detail == VSM_D_OUTPUT_SPACE) {
+		/* As for OP: tell the client how much room the answer needs. */
+		if (*out_len <= UINT32_MAX && cap >= 4) {
+			vsm_wire_encode_u32(body, cap, (uint32_t)*out_len);
+			*out_len = 4;
+		} else {
+			*out_len = 0;
+		}
+	}
+	return st;
 }
 
 static int do_random(const uint8_t *p, uint32_t len, uint8_t *body, size_t cap, size_t *out_len,
@@ -269,6 +313,7 @@ static const uint8_t msg_kind[VSM_MSG__MAX] = {
 	[VSM_MSG_STATUS] = VSM_K_STATUS,
 	[VSM_MSG_NOP] = VSM_K_NOP,
 	[VSM_MSG_SHM_SETUP] = VSM_K_SHM_SETUP,
+	[VSM_MSG_KEY] = VSM_K_KEY,
 };
 
 static void request_init(struct vsm_req_info *ri, uint16_t msg, uint32_t len)
@@ -324,6 +369,9 @@ int vsm_dispatch_shm(struct vsm_tenant *t, struct vsm_proto *ps, uint64_t id, ui
 	case VSM_MSG_STATUS:
 		st = do_status(t, len, body, cap, out_len, detail);
 		break;
+	case VSM_MSG_KEY:
+		st = do_key(t, ps, payload, len, body, cap, out_len, detail);
+		break;
 	default: /* HELLO, SHM_SETUP and NOP are the transport's own */
 		st = VSM_S_BADMSG;
 		*detail = VSM_D_PROTOCOL;
@@ -378,6 +426,9 @@ size_t vsm_dispatch(struct vsm_tenant *t, struct vsm_proto *ps, const struct vsm
 			break;
 		case VSM_MSG_STATUS:
 			st = do_status(t, h->len, body, room, &out_len, &detail);
+			break;
+		case VSM_MSG_KEY:
+			st = do_key(t, ps, payload, h->len, body, room, &out_len, &detail);
 			break;
 		case VSM_MSG_NOP:
 			/* h->len <= max_msg was checked before the payload was read. */

@@ -57,6 +57,13 @@ static int grow(struct vsm_tenant *t)
 int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es, uint32_t service,
 		    uint32_t alg, uint64_t *handle, int *detail)
 {
+	return vsm_session_add_flags(t, eng, es, service, alg, 0, handle, detail);
+}
+
+int vsm_session_add_flags(struct vsm_tenant *t, const struct vsm_engine *eng, void *es,
+			  uint32_t service, uint32_t alg, uint32_t flags, uint64_t *handle,
+			  int *detail)
+{
 	struct vsm_session *s = calloc(1, sizeof(*s));
 	if (!s) {
 		*detail = VSM_D_ENGINE;
@@ -68,6 +75,7 @@ int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es
 	s->es = es;
 	s->service = service;
 	s->alg = alg;
+	s->flags = flags;
 	s->created_ms = vsm_now_ms();
 
 	pthread_mutex_lock(&t->lock);

@@ -16,6 +16,7 @@ static const char *const kind_names[VSM_K__MAX] = {
 	[VSM_K_STATUS] = "status",
 	[VSM_K_NOP] = "nop",
 	[VSM_K_SHM_SETUP] = "shm_setup",
+	[VSM_K_KEY] = "key",
 	[VSM_K_INVALID] = "invalid",
 };
 

@@ -26,6 +26,7 @@ enum vsm_kind {
 	VSM_K_STATUS,
 	VSM_K_NOP,
 	VSM_K_SHM_SETUP,
+	VSM_K_KEY,     /* VSM_MSG_KEY: keystore, key objects, files */
 	VSM_K_INVALID, /* malformed or unknown requests */
 	VSM_K__MAX
 };

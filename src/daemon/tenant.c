@@ -60,6 +60,7 @@ static struct vsm_tenant *tenant_new(const char *name, const struct vsm_limits *
 #endif
 	pthread_mutex_init(&t->lock, NULL);
 	t->free_head = UINT32_MAX;
+	t->kfree_head = UINT32_MAX;
 	struct vsm_qos_conf qc = {l->throttle_ops, l->throttle_ops_burst, l->throttle_bps,
 				  l->throttle_bps_burst};
 	vsm_qos_init(&t->qos, &qc);
@@ -97,7 +98,9 @@ void vsm_tenants_fini(void)
 	for (unsigned i = 0; i < n_tenants; i++) {
 		struct vsm_tenant *t = tenants[i];
 		vsm_session_remove_all(t, false);
+		vsm_keyobj_remove_all(t, false);
 		free(t->slots);
+		free(t->kslots);
 		pthread_mutex_destroy(&t->lock);
 		vsm_qos_destroy(&t->qos);
 		free(t->stats);
@@ -186,11 +189,14 @@ void vsm_tenant_detach(struct vsm_tenant *t)
 	pthread_mutex_unlock(&t->lock);
 	/*
 	 * Like a virtio device reset: with no binding left nobody can use the
-	 * handles, so free the sessions (and the keys in them) now.
+	 * handles, so free the sessions (and the keys in them) and the key
+	 * objects now.
 	 */
 	if (last) {
-		log_debug("tenant %s: last connection closed, freeing sessions", t->name);
+		log_debug("tenant %s: last connection closed, freeing sessions and key objects",
+			  t->name);
 		vsm_session_remove_all(t, true);
+		vsm_keyobj_remove_all(t, true);
 	}
 }
 

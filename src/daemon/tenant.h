@@ -16,7 +16,11 @@
 #include "daemon/config.h"
 #include "daemon/qos.h"
 #include "daemon/stats.h"
+#include "daemon/keyobj.h"
 #include "engine/engine.h"
+
+/* vsm_session.flags */
+#define VSM_SESSION_PUBLIC_ONLY 0x1u /* internal key opened without its password */
 
 struct vsm_session {
 	pthread_mutex_t lock; /* serialises engine ops on this session */
@@ -25,6 +29,7 @@ struct vsm_session {
 	void *es; /* engine session state */
 	uint32_t service;
 	uint32_t alg;
+	uint32_t flags; /* VSM_SESSION_* */
 	uint64_t created_ms;
 };
 
@@ -45,6 +50,12 @@ struct vsm_tenant {
 	uint32_t n_sessions;
 	uint32_t free_head; /* UINT32_MAX: none */
 	unsigned conns;
+
+	/* Key objects (keyobj.c), under lock too. */
+	struct vsm_kobj_slot *kslots;
+	uint32_t n_kslots;
+	uint32_t n_kobjs;
+	uint32_t kfree_head; /* UINT32_MAX: none */
 
 	atomic_uint inflight;
 	atomic_ullong ops;
@@ -74,12 +85,16 @@ void vsm_tenants_fini(void);
 struct vsm_tenant *vsm_tenant_attach_uid(uid_t uid, const char **why);
 struct vsm_tenant *vsm_tenant_attach_cid(uint32_t cid, const char **why);
 struct vsm_tenant *vsm_tenant_attach_name(const char *name, const char **why);
-/* When the last connection goes, the tenant's sessions go with it. */
+/* When the last connection goes, the tenant's sessions and key objects go with it. */
 void vsm_tenant_detach(struct vsm_tenant *t);
 
 /* Session table. */
 int vsm_session_add(struct vsm_tenant *t, const struct vsm_engine *eng, void *es, uint32_t service,
 		    uint32_t alg, uint64_t *handle, int *detail);
+/* The same, with VSM_SESSION_* flags set before the handle is visible. */
+int vsm_session_add_flags(struct vsm_tenant *t, const struct vsm_engine *eng, void *es,
+			  uint32_t service, uint32_t alg, uint32_t flags, uint64_t *handle,
+			  int *detail);
 struct vsm_session *vsm_session_get(struct vsm_tenant *t, uint64_t handle);
 void vsm_session_put(struct vsm_session *s);
 int vsm_session_remove(struct vsm_tenant *t, uint64_t handle);

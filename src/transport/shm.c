@@ -299,6 +299,7 @@ static bool sqe_valid(const struct vsm_shm *s, const struct vsm_shm_sqe *e)
 	case VSM_MSG_OP:
 	case VSM_MSG_RANDOM:
 	case VSM_MSG_STATUS:
+	case VSM_MSG_KEY:
 	case VSM_MSG_NOP:
 		break;
 	default:

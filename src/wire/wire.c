@@ -388,3 +388,161 @@ size_t vsm_wire_encode_shm_setup(uint8_t *buf, size_t cap, const struct vsm_wire
 	st32(buf + 12, 0);
 	return VSM_WIRE_SHM_SETUP_LEN;
 }
+
+/*
+ * Which fields each kop uses. Anything else must be zero or empty, so every
+ * request has one meaning and a field added later cannot be smuggled in.
+ */
+#define KF_USAGE  0x001u
+#define KF_INDEX  0x002u
+#define KF_TYPE	  0x004u
+#define KF_BITS	  0x008u
+#define KF_ALG	  0x010u
+#define KF_HANDLE 0x020u
+#define KF_A	  0x040u
+#define KF_B	  0x080u
+#define KF_C	  0x100u
+
+static const uint16_t kop_fields[VSM_KOP__MAX] = {
+	[VSM_KOP_GENERATE] = KF_USAGE | KF_INDEX | KF_TYPE | KF_BITS | KF_A | KF_B,
+	[VSM_KOP_IMPORT] = KF_USAGE | KF_INDEX | KF_TYPE | KF_A | KF_B | KF_C,
+	[VSM_KOP_DELETE] = KF_USAGE | KF_INDEX,
+	[VSM_KOP_LIST] = 0,
+	[VSM_KOP_PUBLIC] = KF_USAGE | KF_INDEX,
+	[VSM_KOP_SET_PASSWORD] = KF_USAGE | KF_INDEX | KF_A | KF_B,
+	[VSM_KOP_SKEY_GENERATE] = KF_USAGE | KF_INDEX | KF_TYPE | KF_BITS | KF_ALG | KF_A | KF_C,
+	[VSM_KOP_SKEY_IMPORT] =
+		KF_USAGE | KF_INDEX | KF_TYPE | KF_BITS | KF_ALG | KF_A | KF_B | KF_C,
+	[VSM_KOP_SKEY_DESTROY] = KF_HANDLE,
+	[VSM_KOP_ENVELOPE] = KF_USAGE | KF_INDEX | KF_A | KF_B | KF_C,
+	[VSM_KOP_AGREE_INIT] = KF_USAGE | KF_INDEX | KF_TYPE | KF_BITS | KF_A | KF_B,
+	[VSM_KOP_AGREE_FINISH] = KF_HANDLE | KF_B | KF_C,
+	[VSM_KOP_AGREE_RESPOND] = KF_USAGE | KF_INDEX | KF_TYPE | KF_BITS | KF_A | KF_B | KF_C,
+	[VSM_KOP_FILE_CREATE] = KF_BITS | KF_B,
+	[VSM_KOP_FILE_READ] = KF_INDEX | KF_BITS | KF_B,
+	[VSM_KOP_FILE_WRITE] = KF_INDEX | KF_B | KF_C,
+	[VSM_KOP_FILE_DELETE] = KF_B,
+};
+
+static int kop_known(uint32_t kop)
+{
+	return (kop >= VSM_KOP_GENERATE && kop <= VSM_KOP_AGREE_RESPOND) ||
+	       (kop >= VSM_KOP_FILE_CREATE && kop < VSM_KOP__MAX);
+}
+
+int vsm_wire_decode_key(const uint8_t *p, size_t len, struct vsm_wire_key *m)
+{
+	uint16_t f;
+
+	if (len < VSM_WIRE_KEY_LEN)
+		return VSM_S_BADMSG;
+	m->kop = ld32(p);
+	m->usage = ld32(p + 4);
+	m->index = ld32(p + 8);
+	m->type = ld32(p + 12);
+	m->bits = ld32(p + 16);
+	m->alg = ld32(p + 20);
+	m->handle = ld64(p + 24);
+	m->a_len = ld32(p + 32);
+	m->b_len = ld32(p + 36);
+	m->c_len = ld32(p + 40);
+	if ((uint64_t)VSM_WIRE_KEY_LEN + m->a_len + m->b_len + m->c_len != len || ld32(p + 44))
+		return VSM_S_BADMSG;
+	if (!kop_known(m->kop) || m->usage >= VSM_KU__MAX || m->type >= VSM_KT__MAX ||
+	    m->alg >= VSM_ALG__MAX)
+		return VSM_S_BADMSG;
+	f = kop_fields[m->kop];
+	if ((!(f & KF_USAGE) && m->usage) || (!(f & KF_INDEX) && m->index) ||
+	    (!(f & KF_TYPE) && m->type) || (!(f & KF_BITS) && m->bits) ||
+	    (!(f & KF_ALG) && m->alg) || (!(f & KF_HANDLE) && m->handle) ||
+	    (!(f & KF_A) && m->a_len) || (!(f & KF_B) && m->b_len) || (!(f & KF_C) && m->c_len))
+		return VSM_S_BADMSG;
+	m->a = p + VSM_WIRE_KEY_LEN;
+	m->b = m->a + m->a_len;
+	m->c = m->b + m->b_len;
+	return VSM_S_OK;
+}
+
+size_t vsm_wire_key_size(const struct vsm_wire_key *m)
+{
+	uint64_t n = (uint64_t)VSM_WIRE_KEY_LEN + m->a_len + m->b_len + m->c_len;
+
+	return n > VSM_WIRE_MAX_PAYLOAD ? 0 : (size_t)n;
+}
+
+size_t vsm_wire_encode_key(uint8_t *buf, size_t cap, const struct vsm_wire_key *m)
+{
+	size_t n = vsm_wire_key_size(m);
+	uint8_t *d;
+
+	if (n == 0 || cap < n)
+		return 0;
+	st32(buf, m->kop);
+	st32(buf + 4, m->usage);
+	st32(buf + 8, m->index);
+	st32(buf + 12, m->type);
+	st32(buf + 16, m->bits);
+	st32(buf + 20, m->alg);
+	st64(buf + 24, m->handle);
+	st32(buf + 32, m->a_len);
+	st32(buf + 36, m->b_len);
+	st32(buf + 40, m->c_len);
+	st32(buf + 44, 0);
+	d = buf + VSM_WIRE_KEY_LEN;
+	put_bytes(d, m->a, m->a_len);
+	d += m->a_len;
+	put_bytes(d, m->b, m->b_len);
+	d += m->b_len;
+	put_bytes(d, m->c, m->c_len);
+	return n;
+}
+
+/*
+ * A label fills its field exactly when it is VSM_KEY_LABEL_MAX bytes long, so
+ * unlike tenant names it may lack a NUL; shorter ones are NUL-padded.
+ */
+static int label_ok(const uint8_t *p, size_t n)
+{
+	const uint8_t *nul = memchr(p, 0, n);
+
+	for (; nul && nul < p + n; nul++)
+		if (*nul)
+			return 0;
+	return 1;
+}
+
+int vsm_wire_decode_key_info(const uint8_t *p, size_t len, struct vsm_wire_key_info *m)
+{
+	if (len != VSM_WIRE_KEY_INFO_LEN)
+		return VSM_S_BADMSG;
+	m->usage = ld32(p);
+	m->index = ld32(p + 4);
+	m->type = ld32(p + 8);
+	m->bits = ld32(p + 12);
+	m->flags = ld32(p + 16);
+	m->created = ld64(p + 24);
+	if (m->usage == 0 || m->usage >= VSM_KU__MAX || m->type == 0 || m->type >= VSM_KT__MAX ||
+	    (m->flags & ~VSM_KEYF_PASSWORD) || ld32(p + 20) || !label_ok(p + 32, VSM_KEY_LABEL_MAX))
+		return VSM_S_BADMSG;
+	memcpy(m->label, p + 32, VSM_KEY_LABEL_MAX);
+	m->label[VSM_KEY_LABEL_MAX] = '\0';
+	return VSM_S_OK;
+}
+
+size_t vsm_wire_encode_key_info(uint8_t *buf, size_t cap, const struct vsm_wire_key_info *m)
+{
+	size_t l = strnlen(m->label, VSM_KEY_LABEL_MAX);
+
+	if (cap < VSM_WIRE_KEY_INFO_LEN)
+		return 0;
+	st32(buf, m->usage);
+	st32(buf + 4, m->index);
+	st32(buf + 8, m->type);
+	st32(buf + 12, m->bits);
+	st32(buf + 16, m->flags);
+	st32(buf + 20, 0);
+	st64(buf + 24, m->created);
+	memcpy(buf + 32, m->label, l);
+	memset(buf + 32 + l, 0, VSM_KEY_LABEL_MAX - l);
+	return VSM_WIRE_KEY_INFO_LEN;
+}

@@ -25,6 +25,8 @@ enum target {
 	T_OP,
 	T_STATUS,
 	T_FRAME,
+	T_KEY,
+	T_KEY_INFO,
 	T__MAX
 };
 
@@ -188,6 +190,49 @@ static void status(const uint8_t *p, size_t n)
 	      m.uptime_ms == m2.uptime_ms);
 }
 
+static void key(const uint8_t *p, size_t n)
+{
+	struct vsm_wire_key m, m2;
+	uint8_t *b;
+
+	if (vsm_wire_decode_key(p, n, &m) != VSM_S_OK)
+		return;
+	CHECK(m.kop >= 1 && m.kop < VSM_KOP__MAX);
+	CHECK(vsm_wire_key_size(&m) == n);
+	CHECK(m.a == p + VSM_WIRE_KEY_LEN && m.a + m.a_len == m.b && m.b + m.b_len == m.c &&
+	      m.c + m.c_len == p + n);
+	(void)(sum(m.a, m.a_len) ^ sum(m.b, m.b_len) ^ sum(m.c, m.c_len));
+	CHECK_REENCODE(vsm_wire_encode_key, p, n, &m);
+
+	b = malloc(n);
+	CHECK(b);
+	memcpy(b, p, n);
+	CHECK(vsm_wire_decode_key(b, n, &m2) == VSM_S_OK);
+	CHECK(m.kop == m2.kop && m.usage == m2.usage && m.index == m2.index && m.type == m2.type &&
+	      m.bits == m2.bits && m.alg == m2.alg && m.handle == m2.handle &&
+	      m.a_len == m2.a_len && m.b_len == m2.b_len && m.c_len == m2.c_len);
+	CHECK(!memcmp(m.a, m2.a, m.a_len) && !memcmp(m.b, m2.b, m.b_len) &&
+	      !memcmp(m.c, m2.c, m.c_len));
+	free(b);
+}
+
+static void key_info(const uint8_t *p, size_t n)
+{
+	struct vsm_wire_key_info m;
+	uint8_t b[VSM_WIRE_KEY_INFO_LEN];
+
+	if (vsm_wire_decode_key_info(p, n, &m) != VSM_S_OK)
+		return;
+	CHECK(n >= VSM_WIRE_KEY_INFO_LEN);
+	CHECK(memchr(m.label, 0, sizeof(m.label)));
+	CHECK(vsm_wire_encode_key_info(b, sizeof(b), &m) == VSM_WIRE_KEY_INFO_LEN);
+	struct vsm_wire_key_info m2;
+	CHECK(vsm_wire_decode_key_info(b, sizeof(b), &m2) == VSM_S_OK);
+	CHECK(m.usage == m2.usage && m.index == m2.index && m.type == m2.type &&
+	      m.bits == m2.bits && m.flags == m2.flags && m.created == m2.created &&
+	      !strcmp(m.label, m2.label));
+}
+
 /* A whole frame, dispatched the way vsmd (requests) and libvsm (responses) do. */
 static void frame(const uint8_t *p, size_t n)
 {
@@ -224,6 +269,10 @@ static void frame(const uint8_t *p, size_t n)
 	case VSM_MSG_STATUS:
 		if (resp)
 			status(pl, h.len);
+		break;
+	case VSM_MSG_KEY:
+		if (!resp)
+			key(pl, h.len);
 		break;
 	default:
 		break;
@@ -263,6 +312,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case T_FRAME:
 		frame(data, size);
+		break;
+	case T_KEY:
+		key(data, size);
+		break;
+	case T_KEY_INFO:
+		key_info(data, size);
 		break;
 	}
 	return 0;

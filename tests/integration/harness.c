@@ -8,6 +8,7 @@
  */
 #include "harness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -115,17 +116,20 @@ static void remove_dir(struct vh_daemon *d)
 {
 	if (!d->dir[0] || getenv("VSM_INTEG_KEEP"))
 		return;
-	char ctl[sizeof(d->dir) + 16];
-	size_t n = strlen(d->dir);
-	memcpy(ctl, d->dir, n);
-	memcpy(ctl + n, "/control.sock", sizeof("/control.sock"));
-	unlink(d->conf);
-	unlink(d->sock);
-	unlink(ctl);
-	for (unsigned r = 1; r <= d->runs; r++) {
-		char path[160];
-		log_path(d, r, path, sizeof(path));
-		unlink(path);
+	/*
+	 * Everything a test leaves in its directory goes: config, logs,
+	 * sockets, the keystore with its WAL files, certificates. One level
+	 * deep is all the harness and the tests create.
+	 */
+	DIR *dp = opendir(d->dir);
+	if (dp) {
+		struct dirent *e;
+		while ((e = readdir(dp)) != NULL) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			unlinkat(dirfd(dp), e->d_name, 0);
+		}
+		closedir(dp);
 	}
 	rmdir(d->dir);
 	d->dir[0] = 0;

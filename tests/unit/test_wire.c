@@ -876,6 +876,364 @@ static void test_names_alg(void **state)
 	assert_string_equal(vsm_alg_name(1000), "unknown");
 }
 
+/* ---- KEY ---- */
+
+/* SKEY_IMPORT uses every field but the handle; AGREE_FINISH uses the handle. */
+static const uint8_t key_bytes[48 + 3 + 2 + 1] = {
+	0x08, 0x00, 0x00, 0x00,				/* kop SKEY_IMPORT */
+	0x03, 0x00, 0x00, 0x00,				/* usage KEK */
+	0x07, 0x01, 0x00, 0x00,				/* index 0x107 */
+	0x10, 0x00, 0x00, 0x00,				/* type SM4 */
+	0x80, 0x00, 0x00, 0x00,				/* bits 128 */
+	0x06, 0x00, 0x00, 0x00,				/* alg SM4_CBC */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* handle */
+	0x03, 0x00, 0x00, 0x00,				/* a_len */
+	0x02, 0x00, 0x00, 0x00,				/* b_len */
+	0x01, 0x00, 0x00, 0x00,				/* c_len */
+	0x00, 0x00, 0x00, 0x00,				/* reserved */
+	'p',  'w',  'd',				/* a */
+	0xb1, 0xb2,					/* b */
+	0xc1,						/* c */
+};
+
+static void test_key_layout(void **state)
+{
+	struct vsm_wire_key in = {
+		.kop = VSM_KOP_SKEY_IMPORT,
+		.usage = VSM_KU_KEK,
+		.index = 0x107,
+		.type = VSM_KT_SM4,
+		.bits = 128,
+		.alg = VSM_ALG_SM4_CBC,
+		.a = (const uint8_t *)"pwd",
+		.a_len = 3,
+		.b = (const uint8_t *)"\xb1\xb2",
+		.b_len = 2,
+		.c = (const uint8_t *)"\xc1",
+		.c_len = 1,
+	};
+	uint8_t buf[64];
+	struct vsm_wire_key out;
+
+	assert_int_equal(vsm_wire_key_size(&in), sizeof(key_bytes));
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(vsm_wire_encode_key(buf, sizeof(buf), &in), sizeof(key_bytes));
+	assert_memory_equal(buf, key_bytes, sizeof(key_bytes));
+	assert_int_equal(buf[sizeof(key_bytes)], 0xaa);
+	assert_int_equal(vsm_wire_encode_key(buf, sizeof(key_bytes) - 1, &in), 0);
+
+	assert_int_equal(vsm_wire_decode_key(key_bytes, sizeof(key_bytes), &out), VSM_S_OK);
+	assert_int_equal(out.kop, VSM_KOP_SKEY_IMPORT);
+	assert_int_equal(out.usage, VSM_KU_KEK);
+	assert_int_equal(out.index, 0x107);
+	assert_int_equal(out.type, VSM_KT_SM4);
+	assert_int_equal(out.bits, 128);
+	assert_int_equal(out.alg, VSM_ALG_SM4_CBC);
+	assert_true(out.handle == 0);
+	assert_int_equal(out.a_len, 3);
+	assert_ptr_equal(out.a, key_bytes + 48);
+	assert_int_equal(out.b_len, 2);
+	assert_ptr_equal(out.b, key_bytes + 51);
+	assert_int_equal(out.c_len, 1);
+	assert_ptr_equal(out.c, key_bytes + 53);
+}
+
+static void test_key_handle_layout(void **state)
+{
+	struct vsm_wire_key in = {
+		.kop = VSM_KOP_SKEY_DESTROY,
+		.handle = 0x0102030405060708ull,
+	};
+	uint8_t buf[48], want[48] = {0x09};
+	struct vsm_wire_key out;
+
+	for (int i = 0; i < 8; i++)
+		want[24 + i] = (uint8_t)(8 - i);
+	assert_int_equal(vsm_wire_encode_key(buf, sizeof(buf), &in), 48);
+	assert_memory_equal(buf, want, 48);
+	assert_int_equal(vsm_wire_decode_key(buf, 48, &out), VSM_S_OK);
+	assert_true(out.handle == 0x0102030405060708ull);
+	assert_int_equal(out.a_len + out.b_len + out.c_len, 0);
+}
+
+/* Every kop with every field it takes set: encodes, decodes back the same. */
+static void test_key_roundtrip_all_kops(void **state)
+{
+	static const uint32_t kops[] = {
+		VSM_KOP_GENERATE,      VSM_KOP_IMPORT,	    VSM_KOP_DELETE,
+		VSM_KOP_LIST,	       VSM_KOP_PUBLIC,	    VSM_KOP_SET_PASSWORD,
+		VSM_KOP_SKEY_GENERATE, VSM_KOP_SKEY_IMPORT, VSM_KOP_SKEY_DESTROY,
+		VSM_KOP_ENVELOPE,      VSM_KOP_AGREE_INIT,  VSM_KOP_AGREE_FINISH,
+		VSM_KOP_AGREE_RESPOND, VSM_KOP_FILE_CREATE, VSM_KOP_FILE_READ,
+		VSM_KOP_FILE_WRITE,    VSM_KOP_FILE_DELETE,
+	};
+	uint8_t buf[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(kops); i++) {
+		/* Set one field at a time; the decoder says which ones the kop takes. */
+		struct vsm_wire_key in = {.kop = kops[i]}, out;
+		size_t n = vsm_wire_encode_key(buf, sizeof(buf), &in);
+
+		assert_int_equal(n, 48);
+		assert_int_equal(vsm_wire_decode_key(buf, n, &out), VSM_S_OK);
+		assert_int_equal(out.kop, kops[i]);
+
+		in.usage = VSM_KU_ENC;
+		in.index = 5;
+		in.type = VSM_KT_SM2;
+		in.bits = 256;
+		in.alg = VSM_ALG_SM4_ECB;
+		in.handle = 77;
+		in.a = (const uint8_t *)"A";
+		in.a_len = 1;
+		in.b = (const uint8_t *)"BB";
+		in.b_len = 2;
+		in.c = (const uint8_t *)"CCC";
+		in.c_len = 3;
+		n = vsm_wire_encode_key(buf, sizeof(buf), &in);
+		assert_int_equal(n, 54);
+		/* All fields at once fit no kop: some field is always unused. */
+		assert_int_equal(vsm_wire_decode_key(buf, n, &out), VSM_S_BADMSG);
+	}
+}
+
+static void key_field_case(uint32_t kop, int field, int want_ok)
+{
+	struct vsm_wire_key in = {.kop = kop}, out;
+	uint8_t buf[64];
+	size_t n;
+
+	switch (field) {
+	case 0:
+		in.usage = VSM_KU_SIGN;
+		break;
+	case 1:
+		in.index = 1;
+		break;
+	case 2:
+		in.type = VSM_KT_AES;
+		break;
+	case 3:
+		in.bits = 8;
+		break;
+	case 4:
+		in.alg = VSM_ALG_AES_ECB;
+		break;
+	case 5:
+		in.handle = 1;
+		break;
+	case 6:
+		in.a = (const uint8_t *)"x";
+		in.a_len = 1;
+		break;
+	case 7:
+		in.b = (const uint8_t *)"x";
+		in.b_len = 1;
+		break;
+	case 8:
+		in.c = (const uint8_t *)"x";
+		in.c_len = 1;
+		break;
+	}
+	n = vsm_wire_encode_key(buf, sizeof(buf), &in);
+	assert_int_not_equal(n, 0);
+	assert_int_equal(vsm_wire_decode_key(buf, n, &out), want_ok ? VSM_S_OK : VSM_S_BADMSG);
+}
+
+/* The fields of each kop as wire.h documents them (usage index type bits alg handle a b c). */
+static void test_key_fields_per_kop(void **state)
+{
+	static const struct {
+		uint32_t kop;
+		const char *uses; /* '1' = the kop takes that field */
+	} t[] = {
+		{VSM_KOP_GENERATE, "111100110"},      {VSM_KOP_IMPORT, "111000111"},
+		{VSM_KOP_DELETE, "110000000"},	      {VSM_KOP_LIST, "000000000"},
+		{VSM_KOP_PUBLIC, "110000000"},	      {VSM_KOP_SET_PASSWORD, "110000110"},
+		{VSM_KOP_SKEY_GENERATE, "111110101"}, {VSM_KOP_SKEY_IMPORT, "111110111"},
+		{VSM_KOP_SKEY_DESTROY, "000001000"},  {VSM_KOP_ENVELOPE, "110000111"},
+		{VSM_KOP_AGREE_INIT, "111100110"},    {VSM_KOP_AGREE_FINISH, "000001011"},
+		{VSM_KOP_AGREE_RESPOND, "111100111"}, {VSM_KOP_FILE_CREATE, "000100010"},
+		{VSM_KOP_FILE_READ, "010100010"},     {VSM_KOP_FILE_WRITE, "010000011"},
+		{VSM_KOP_FILE_DELETE, "000000010"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		for (int f = 0; f < 9; f++)
+			key_field_case(t[i].kop, f, t[i].uses[f] == '1');
+}
+
+static int decode_patched_key(size_t off, uint32_t v)
+{
+	uint8_t buf[sizeof(key_bytes)];
+	struct vsm_wire_key out;
+
+	memcpy(buf, key_bytes, sizeof(buf));
+	put32(buf + off, v);
+	return vsm_wire_decode_key(buf, sizeof(buf), &out);
+}
+
+static void test_key_reject_lengths(void **state)
+{
+	uint8_t buf[sizeof(key_bytes) + 1];
+	struct vsm_wire_key out;
+
+	/* Short of the fixed part, at every length. */
+	for (size_t n = 0; n < 48; n++)
+		assert_int_equal(vsm_wire_decode_key(key_bytes, n, &out), VSM_S_BADMSG);
+	/* One byte missing, one byte extra. */
+	assert_int_equal(vsm_wire_decode_key(key_bytes, sizeof(key_bytes) - 1, &out), VSM_S_BADMSG);
+	memcpy(buf, key_bytes, sizeof(key_bytes));
+	buf[sizeof(key_bytes)] = 0;
+	assert_int_equal(vsm_wire_decode_key(buf, sizeof(buf), &out), VSM_S_BADMSG);
+	/* Each variable length one too long and one too short. */
+	for (size_t off = 32; off <= 40; off += 4) {
+		uint32_t v = key_bytes[off];
+
+		assert_int_equal(decode_patched_key(off, v + 1), VSM_S_BADMSG);
+		assert_int_equal(decode_patched_key(off, v - 1), VSM_S_BADMSG);
+		assert_int_equal(decode_patched_key(off, 0xffffffffu), VSM_S_BADMSG);
+	}
+	/* Lengths whose 32-bit sum wraps to the real total. */
+	memcpy(buf, key_bytes, 48);
+	put32(buf + 32, 0xffffffffu);
+	put32(buf + 36, 1);
+	put32(buf + 40, 0);
+	assert_int_equal(vsm_wire_decode_key(buf, 48, &out), VSM_S_BADMSG);
+	put32(buf + 32, 0x80000000u);
+	put32(buf + 36, 0x80000000u);
+	assert_int_equal(vsm_wire_decode_key(buf, 48, &out), VSM_S_BADMSG);
+	put32(buf + 32, 0x55555556u);
+	put32(buf + 36, 0x55555555u);
+	put32(buf + 40, 0x55555555u);
+	assert_int_equal(vsm_wire_decode_key(buf, 48, &out), VSM_S_BADMSG);
+}
+
+static void test_key_reject_fields(void **state)
+{
+	assert_int_equal(decode_patched_key(0, 0x08), VSM_S_OK); /* the base case is valid */
+	/* reserved */
+	assert_int_equal(decode_patched_key(44, 1), VSM_S_BADMSG);
+	assert_int_equal(decode_patched_key(44, 0x80000000u), VSM_S_BADMSG);
+	/* unknown kops: 0, the gap, past the end */
+	assert_int_equal(decode_patched_key(0, 0), VSM_S_BADMSG);
+	for (uint32_t k = VSM_KOP_AGREE_RESPOND + 1; k < VSM_KOP_FILE_CREATE; k++)
+		assert_int_equal(decode_patched_key(0, k), VSM_S_BADMSG);
+	assert_int_equal(decode_patched_key(0, VSM_KOP__MAX), VSM_S_BADMSG);
+	assert_int_equal(decode_patched_key(0, 0xffffffffu), VSM_S_BADMSG);
+	/* enums past their end */
+	assert_int_equal(decode_patched_key(4, VSM_KU__MAX), VSM_S_BADMSG);
+	assert_int_equal(decode_patched_key(12, VSM_KT__MAX), VSM_S_BADMSG);
+	assert_int_equal(decode_patched_key(20, VSM_ALG__MAX), VSM_S_BADMSG);
+	/* a handle where SKEY_IMPORT takes none */
+	assert_int_equal(decode_patched_key(28, 1), VSM_S_BADMSG);
+}
+
+static const struct vsm_wire_key_info info_val = {
+	.usage = VSM_KU_SIGN,
+	.index = 3,
+	.type = VSM_KT_RSA,
+	.bits = 2048,
+	.flags = VSM_KEYF_PASSWORD,
+	.created = 0x0000000065000001ull,
+	.label = "signer",
+};
+
+static void test_key_info_layout(void **state)
+{
+	uint8_t buf[VSM_WIRE_KEY_INFO_LEN + 1], want[VSM_WIRE_KEY_INFO_LEN] = {0};
+	struct vsm_wire_key_info out;
+
+	put32(want, VSM_KU_SIGN);
+	put32(want + 4, 3);
+	put32(want + 8, VSM_KT_RSA);
+	put32(want + 12, 2048);
+	put32(want + 16, VSM_KEYF_PASSWORD);
+	put32(want + 24, 0x65000001u);
+	memcpy(want + 32, "signer", 6);
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(VSM_WIRE_KEY_INFO_LEN, 96);
+	assert_int_equal(vsm_wire_encode_key_info(buf, sizeof(buf), &info_val), 96);
+	assert_memory_equal(buf, want, 96);
+	assert_int_equal(buf[96], 0xaa);
+	assert_int_equal(vsm_wire_encode_key_info(buf, 95, &info_val), 0);
+	assert_int_equal(vsm_wire_decode_key_info(want, 96, &out), VSM_S_OK);
+	assert_int_equal(out.usage, VSM_KU_SIGN);
+	assert_int_equal(out.index, 3);
+	assert_int_equal(out.type, VSM_KT_RSA);
+	assert_int_equal(out.bits, 2048);
+	assert_int_equal(out.flags, VSM_KEYF_PASSWORD);
+	assert_true(out.created == 0x65000001u);
+	assert_string_equal(out.label, "signer");
+}
+
+static void test_key_info_label_edges(void **state)
+{
+	struct vsm_wire_key_info in = info_val, out;
+	uint8_t buf[VSM_WIRE_KEY_INFO_LEN];
+
+	/* A 64-byte label fills the field with no NUL and still comes back whole. */
+	memset(in.label, 'L', VSM_KEY_LABEL_MAX);
+	in.label[VSM_KEY_LABEL_MAX] = '\0';
+	assert_int_equal(vsm_wire_encode_key_info(buf, sizeof(buf), &in), 96);
+	assert_int_equal(buf[95], 'L');
+	assert_int_equal(vsm_wire_decode_key_info(buf, sizeof(buf), &out), VSM_S_OK);
+	assert_int_equal(strlen(out.label), VSM_KEY_LABEL_MAX);
+	/* Empty label. */
+	in.label[0] = '\0';
+	assert_int_equal(vsm_wire_encode_key_info(buf, sizeof(buf), &in), 96);
+	assert_int_equal(vsm_wire_decode_key_info(buf, sizeof(buf), &out), VSM_S_OK);
+	assert_string_equal(out.label, "");
+	/* Garbage after the terminator makes two encodings of one label. */
+	buf[40] = 'x';
+	assert_int_equal(vsm_wire_decode_key_info(buf, sizeof(buf), &out), VSM_S_BADMSG);
+}
+
+static void test_key_info_reject(void **state)
+{
+	uint8_t good[VSM_WIRE_KEY_INFO_LEN + 1] = {0}, buf[VSM_WIRE_KEY_INFO_LEN];
+	struct vsm_wire_key_info out;
+	static const struct {
+		size_t off;
+		uint32_t v;
+	} bad[] = {
+		{0, 0},	 {0, VSM_KU__MAX},  {8, 0},  {8, VSM_KT__MAX},
+		{16, 2}, {16, 0x80000000u}, {20, 1},
+	};
+
+	vsm_wire_encode_key_info(good, sizeof(good), &info_val);
+	assert_int_equal(vsm_wire_decode_key_info(good, 96, &out), VSM_S_OK);
+	assert_int_equal(vsm_wire_decode_key_info(good, 95, &out), VSM_S_BADMSG);
+	assert_int_equal(vsm_wire_decode_key_info(good, 97, &out), VSM_S_BADMSG);
+	assert_int_equal(vsm_wire_decode_key_info(good, 0, &out), VSM_S_BADMSG);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		memcpy(buf, good, sizeof(buf));
+		put32(buf + bad[i].off, bad[i].v);
+		assert_int_equal(vsm_wire_decode_key_info(buf, sizeof(buf), &out), VSM_S_BADMSG);
+	}
+}
+
+/* The KEY message and the keystore session flags are part of the frame grammar. */
+static void test_key_hdr_and_session_flags(void **state)
+{
+	struct vsm_wire_hdr h = {.magic = VSM_WIRE_MAGIC, .op = VSM_MSG_KEY, .len = 48, .id = 9};
+	struct vsm_wire_session in = {.service = VSM_SVC_CIPHER, .alg = VSM_ALG_SM4_CBC}, out;
+	uint8_t buf[64];
+
+	assert_int_equal(vsm_wire_encode_hdr(buf, sizeof(buf), &h), 24);
+	assert_int_equal(vsm_wire_decode_hdr(buf, 24, &h), VSM_S_OK);
+	assert_int_equal(h.op, VSM_MSG_KEY);
+	for (uint32_t f = 0; f <= VSM_SESSF__ALL; f++) {
+		in.flags = f;
+		assert_int_equal(vsm_wire_encode_session(buf, sizeof(buf), &in), 40);
+		assert_int_equal(vsm_wire_decode_session(buf, 40, &out), VSM_S_OK);
+		assert_int_equal(out.flags, f);
+	}
+	in.flags = VSM_SESSF__ALL + 1;
+	vsm_wire_encode_session(buf, sizeof(buf), &in);
+	assert_int_equal(vsm_wire_decode_session(buf, 40, &out), VSM_S_BADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -908,6 +1266,16 @@ int main(void)
 		cmocka_unit_test(test_names_status_detail),
 		cmocka_unit_test(test_names_service_op),
 		cmocka_unit_test(test_names_alg),
+		cmocka_unit_test(test_key_hdr_and_session_flags),
+		cmocka_unit_test(test_key_layout),
+		cmocka_unit_test(test_key_handle_layout),
+		cmocka_unit_test(test_key_roundtrip_all_kops),
+		cmocka_unit_test(test_key_fields_per_kop),
+		cmocka_unit_test(test_key_reject_lengths),
+		cmocka_unit_test(test_key_reject_fields),
+		cmocka_unit_test(test_key_info_layout),
+		cmocka_unit_test(test_key_info_label_edges),
+		cmocka_unit_test(test_key_info_reject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
