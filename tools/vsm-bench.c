@@ -9,15 +9,21 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
 
 #include "bench_common.h"
+#include "sdf.h"
 
 #define MAX_LIST 64
 #define MAX_URIS 8
@@ -35,6 +41,8 @@ struct opts {
 	unsigned threads;
 	double seconds;
 	int json, native, vsm, quiet;
+	int sdf;	    /* --sdf: the GM/T 0018 cases through libsdf-vsm */
+	unsigned sdf_index; /* keystore slot the SDF signing key is imported into */
 };
 
 static void usage(FILE *f)
@@ -64,6 +72,13 @@ static void usage(FILE *f)
 		"table\n"
 		"      --native-only    run only the native side (no daemon needed)\n"
 		"      --vsm-only       run only the vsmd side\n"
+		"      --sdf            instead of the cases above, measure the SDF API\n"
+		"                       (libsdf-vsm, GM/T 0018) against native OpenSSL: SM2\n"
+		"                       internal sign and external verify of e = SM3(Z || M)\n"
+		"                       for a 64-byte M, SM4-CBC and SM3 of -s bytes; one\n"
+		"                       thread, one call at a time (via = sdf). Needs the\n"
+		"                       keystore: the signing key is imported for the run\n"
+		"      --sdf-index N    keystore index for that key (default 1000; must be free)\n"
 		"  -q, --quiet          no progress lines on stderr\n"
 		"  -l, --list           list the cases and exit\n"
 		"  -h, --help           this text\n"
@@ -193,7 +208,7 @@ bad_base:
 	return -1;
 }
 
-enum { OPT_JSON = 256, OPT_NATIVE_ONLY, OPT_VSM_ONLY, OPT_TRANSPORTS };
+enum { OPT_JSON = 256, OPT_NATIVE_ONLY, OPT_VSM_ONLY, OPT_TRANSPORTS, OPT_SDF, OPT_SDF_INDEX };
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -208,6 +223,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"json", no_argument, NULL, OPT_JSON},
 		{"native-only", no_argument, NULL, OPT_NATIVE_ONLY},
 		{"vsm-only", no_argument, NULL, OPT_VSM_ONLY},
+		{"sdf", no_argument, NULL, OPT_SDF},
+		{"sdf-index", required_argument, NULL, OPT_SDF_INDEX},
 		{"quiet", no_argument, NULL, 'q'},
 		{"list", no_argument, NULL, 'l'},
 		{"help", no_argument, NULL, 'h'},
@@ -268,6 +285,17 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case OPT_VSM_ONLY:
 			o->native = 0;
 			break;
+		case OPT_SDF:
+			o->sdf = 1;
+			break;
+		case OPT_SDF_INDEX:
+			l = strtol(optarg, &end, 10);
+			if (end == optarg || *end || l < 1 || l > 1000000) {
+				fprintf(stderr, "vsm-bench: bad --sdf-index '%s'\n", optarg);
+				return -1;
+			}
+			o->sdf_index = (unsigned)l;
+			break;
 		case 'q':
 			o->quiet = 1;
 			break;
@@ -297,6 +325,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		if (parse_transports(transports, o))
 			return -1;
+	}
+	if (o->sdf && (o->nuris > 1 || o->threads > 1 || !o->vsm || o->ncases)) {
+		fprintf(stderr,
+			"vsm-bench: --sdf takes one -u, one thread, no -a and no --native-only\n");
+		return -1;
 	}
 	if (!o->nuris)
 		o->uris[o->nuris++] = NULL;
@@ -578,9 +611,275 @@ static void run_case(const struct opts *o, vsm_client *const *cs, const struct b
 		bench_prep_free(&p);
 }
 
+/*
+ * --sdf: the SDF API's own calls, timed one at a time in this thread, with
+ * the native figures of the matching cases above. The SM2 key is the native
+ * case's key, imported into the keystore for the run and deleted after.
+ */
+#define SDF_PW	    "vsm-bench"
+#define SDF_SM2_MSG 64
+
+struct sdf_bench {
+	const struct bench_prep *p;
+	void *s;
+	void *key; /* SM4 session key */
+	unsigned index;
+	ECCrefPublicKey pub;
+	ECCSignature sig;
+	uint8_t e[32]; /* SM3(Z || M) */
+	uint8_t *out;
+};
+
+static int sdf_op(struct sdf_bench *b)
+{
+	const struct bench_prep *p = b->p;
+	uint8_t iv[16];
+	unsigned n;
+	int rc;
+
+	switch (p->bc->kind) {
+	case BK_SIGN:
+		return SDF_InternalSign_ECC(b->s, b->index, b->e, 32, &b->sig);
+	case BK_VERIFY:
+		return SDF_ExternalVerify_ECC(b->s, SGD_SM2_1, &b->pub, b->e, 32, &b->sig);
+	case BK_CIPHER:
+		/* SDF_Encrypt chains the IV: every call starts from the same one. */
+		memcpy(iv, p->iv, 16);
+		return SDF_Encrypt(b->s, b->key, SGD_SM4_CBC, iv, p->msg, (unsigned)p->size, b->out,
+				   &n);
+	default:
+		rc = SDF_HashInit(b->s, SGD_SM3, NULL, NULL, 0);
+		if (!rc)
+			rc = SDF_HashUpdate(b->s, p->msg, (unsigned)p->size);
+		return rc ? rc : SDF_HashFinal(b->s, b->out, &n);
+	}
+}
+
+static int sdf_pub_of(EVP_PKEY *pk, ECCrefPublicKey *pub)
+{
+	BIGNUM *x = NULL, *y = NULL;
+	int ok;
+
+	memset(pub, 0, sizeof(*pub));
+	pub->bits = 256;
+	ok = EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+	     EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+	     BN_bn2binpad(x, pub->x + 32, 32) == 32 && BN_bn2binpad(y, pub->y + 32, 32) == 32;
+	BN_free(x);
+	BN_free(y);
+	return ok ? 0 : -1;
+}
+
+/* Set up the SDF side of a case and check one result against the native side. */
+static int sdf_prepare(struct sdf_bench *b, const char *uri, char *err, size_t errlen)
+{
+	const struct bench_prep *p = b->p;
+	struct bench_native *n = NULL;
+	const uint8_t *nout;
+	size_t nlen;
+	unsigned len;
+	int rc = 0;
+
+	b->out = malloc(p->size + 64);
+	if (!b->out)
+		return -1;
+	if (p->bc->kind == BK_SIGN || p->bc->kind == BK_VERIFY) {
+		if (sdf_pub_of(p->pkey, &b->pub))
+			return snprintf(err, errlen, "SM2 public key"), -1;
+		rc = SDF_HashInit(b->s, SGD_SM3, &b->pub, (unsigned char *)"1234567812345678", 16);
+		if (!rc)
+			rc = SDF_HashUpdate(b->s, p->msg, (unsigned)p->size);
+		if (!rc)
+			rc = SDF_HashFinal(b->s, b->e, &len);
+	}
+	if (!rc && p->bc->kind == BK_SIGN) {
+		vsm_client *c;
+
+		rc = vsm_connect(uri, &c);
+		if (rc)
+			return snprintf(err, errlen, "connect: %s", vsm_strerror(rc)), -1;
+		rc = vsm_key_import(c, VSM_KU_SIGN, b->index, VSM_KT_SM2, p->der, p->der_len,
+				    SDF_PW, strlen(SDF_PW), "vsm-bench");
+		vsm_close(c);
+		if (rc)
+			return snprintf(err, errlen,
+					"importing the key at index %u: %s (try --sdf-index)",
+					b->index, vsm_strerror(rc)),
+			       -1;
+		rc = SDF_GetPrivateKeyAccessRight(b->s, b->index, (unsigned char *)SDF_PW,
+						  strlen(SDF_PW));
+	}
+	if (!rc && p->bc->kind == BK_VERIFY) {
+		const unsigned char *q = p->sig;
+		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &q, (long)p->sig_len);
+
+		if (!es)
+			return snprintf(err, errlen, "native signature"), -1;
+		memset(&b->sig, 0, sizeof(b->sig));
+		BN_bn2binpad(ECDSA_SIG_get0_r(es), b->sig.r + 32, 32);
+		BN_bn2binpad(ECDSA_SIG_get0_s(es), b->sig.s + 32, 32);
+		ECDSA_SIG_free(es);
+	}
+	if (!rc && p->bc->kind == BK_CIPHER)
+		rc = SDF_ImportKey(b->s, (unsigned char *)p->key, 16, &b->key);
+	if (!rc)
+		rc = sdf_op(b);
+	if (rc)
+		return snprintf(err, errlen, "SDF error 0x%08x", (unsigned)rc), -1;
+
+	/* The check: a signature OpenSSL accepts, or the native bytes. */
+	if (p->bc->kind == BK_SIGN) {
+		ECDSA_SIG *es = ECDSA_SIG_new();
+		unsigned char *der = NULL;
+		int dl;
+
+		ECDSA_SIG_set0(es, BN_bin2bn(b->sig.r, 64, NULL), BN_bin2bn(b->sig.s, 64, NULL));
+		dl = i2d_ECDSA_SIG(es, &der);
+		rc = dl > 0 ? bench_verify_sig(p, der, (size_t)dl) : -1;
+		OPENSSL_free(der);
+		ECDSA_SIG_free(es);
+		if (rc)
+			snprintf(err, errlen, "the SDF signature does not verify natively");
+		return rc;
+	}
+	if (p->bc->kind == BK_VERIFY)
+		return 0;
+	n = bench_native_new(p, err, errlen);
+	if (!n || bench_native_op(n)) {
+		bench_native_free(n);
+		return -1;
+	}
+	nout = bench_native_out(n, &nlen);
+	rc = nlen <= p->size + 64 && !memcmp(nout, b->out, nlen) ? 0 : -1;
+	if (rc)
+		snprintf(err, errlen, "SDF output differs from native");
+	bench_native_free(n);
+	return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void sdf_time(struct sdf_bench *b, double seconds, struct bench_result *r)
+{
+	size_t cap = 1u << 20, n = 0;
+	double *lat = malloc(cap * sizeof(*lat)), start = now_us(), end = start + seconds * 1e6, t;
+	int rc = 0;
+
+	if (!lat) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		return;
+	}
+	for (t = start; t < end && !rc; n++) {
+		double t0 = t;
+
+		rc = sdf_op(b);
+		t = now_us();
+		if (n < cap)
+			lat[n] = t - t0;
+	}
+	if (rc) {
+		snprintf(r->err, sizeof(r->err), "SDF error 0x%08x", (unsigned)rc);
+	} else {
+		size_t m = n < cap ? n : cap;
+
+		qsort(lat, m, sizeof(*lat), cmp_double);
+		r->ok = 1;
+		r->ops = n;
+		r->ops_per_s = (double)n / ((t - start) / 1e6);
+		r->p50_us = lat[m / 2];
+		r->p99_us = lat[m * 99 / 100];
+	}
+	free(lat);
+}
+
+static void sdf_cleanup(struct sdf_bench *b, const char *uri)
+{
+	vsm_client *c;
+
+	if (b->key)
+		SDF_DestroyKey(b->s, b->key);
+	if (b->p->bc->kind == BK_SIGN && vsm_connect(uri, &c) == 0) {
+		SDF_ReleasePrivateKeyAccessRight(b->s, b->index);
+		vsm_key_delete(c, VSM_KU_SIGN, b->index);
+		vsm_close(c);
+	}
+	free(b->out);
+}
+
+static int run_sdf(const struct opts *o, json_t *arr)
+{
+	static const char *const names[] = {"sm2-sign", "sm2-verify", "sm4-cbc", "sm3"};
+	const char *uri = o->uris[0];
+	void *dev = NULL, *s = NULL;
+	int rc;
+
+	/* libsdf-vsm finds its daemon through $VSM_URI. */
+	if (uri && setenv("VSM_URI", uri, 1))
+		return 1;
+	rc = SDF_OpenDevice(&dev);
+	if (!rc)
+		rc = SDF_OpenSession(dev, &s);
+	if (rc) {
+		fprintf(stderr, "vsm-bench: SDF device: error 0x%08x\n", (unsigned)rc);
+		if (dev)
+			SDF_CloseDevice(dev);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const struct bench_case *bc = bench_case_find(names[i]);
+		bool pk = bc->kind == BK_SIGN || bc->kind == BK_VERIFY;
+
+		for (size_t z = 0; z < (pk ? 1 : o->nsizes); z++) {
+			struct bench_cfg cfg = {.uri = uri, .threads = 1, .seconds = o->seconds};
+			struct row r = {.bc = bc, .via = "sdf", .depth = 1};
+			struct bench_prep p;
+			struct sdf_bench b = {.p = &p, .s = s, .index = o->sdf_index};
+
+			r.size = pk ? SDF_SM2_MSG : o->sizes[z];
+			if (bc->block > 1 && r.size % bc->block) {
+				snprintf(r.note, sizeof(r.note), "size must be a multiple of %u",
+					 bc->block);
+			} else if (bench_prep_init(&p, bc, r.size)) {
+				snprintf(r.note, sizeof(r.note),
+					 "could not prepare inputs (OpenSSL)");
+			} else {
+				if (!o->quiet)
+					fprintf(stderr, "[sdf] %s %zu B ...\n", bc->name, r.size);
+				bench_run_native(&p, &cfg, &r.nat);
+				if (sdf_prepare(&b, uri, r.note, sizeof(r.note)) == 0)
+					sdf_time(&b, o->seconds, &r.vsm);
+				if (!r.vsm.ok && !r.note[0])
+					snprintf(r.note, sizeof(r.note), "sdf: %s", r.vsm.err);
+				sdf_cleanup(&b, uri);
+				bench_prep_free(&p);
+			}
+			if (arr)
+				json_array_append_new(arr, row_json(&r, 1));
+			else
+				print_row(&r);
+		}
+	}
+	SDF_CloseSession(s);
+	SDF_CloseDevice(dev);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = {.threads = 1, .seconds = 2.0, .native = 1, .vsm = 1};
+	struct opts o = {.threads = 1, .seconds = 2.0, .native = 1, .vsm = 1, .sdf_index = 1000};
 	vsm_client *cs[MAX_URIS] = {0};
 	json_t *arr = NULL;
 	unsigned done = 0, total;
@@ -614,10 +913,15 @@ int main(int argc, char **argv)
 		arr = json_array();
 	else
 		print_header(&o, cs);
+	if (o.sdf) {
+		ret = run_sdf(&o, arr);
+		goto print;
+	}
 	total = (unsigned)(o.ncases * o.nsizes * o.ndepths * (o.vsm ? o.nuris : 1));
 	for (size_t i = 0; i < o.ncases; i++)
 		for (size_t s = 0; s < o.nsizes; s++)
 			run_case(&o, cs, o.cases[i], o.sizes[s], &done, total, arr);
+print:
 	if (arr) {
 		json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
 		putchar('\n');
