@@ -383,6 +383,61 @@ out:
 	EVP_PKEY_free(k);
 }
 
+/*
+ * A key that never leaves vsmd: generated in the tenant's keystore slot
+ * (SIGN, 1), used by index with its password, checked by OpenSSL with the
+ * exported public key. Every tenant uses index 1: each has its own.
+ */
+static void demo_keystore(struct demo *d)
+{
+	static const char pw[] = "demo password";
+	char msg[64];
+	uint8_t pub[512], sig[160];
+	size_t pub_len = sizeof(pub), sig_len = sizeof(sig), n;
+	uint64_t s = 0;
+	int rc;
+
+	if (!(vsm_info(d->c)->features & VSM_FEAT_KEYSTORE)) {
+		fprintf(d->out, "  [skip] keystore: disabled in this vsmd (docs/keystore.md)\n");
+		return;
+	}
+	/* A previous demo run left its key: start from an empty slot. */
+	rc = vsm_key_delete(d->c, VSM_KU_SIGN, 1);
+	if (!need(d, rc == 0 || vsm_last_detail(d->c) == VSM_D_NO_KEY,
+		  "keystore: emptying slot (sign, 1): %s", why(d->c, rc)))
+		return;
+	rc = vsm_key_generate(d->c, VSM_KU_SIGN, 1, VSM_KT_SM2, 256, pw, sizeof(pw) - 1,
+			      "demo-key");
+	if (!need(d, rc == 0, "keystore: SM2 key generated inside vsmd at (sign, 1): %s",
+		  why(d->c, rc)))
+		return;
+	rc = vsm_key_public(d->c, VSM_KU_SIGN, 1, pub, &pub_len);
+	const uint8_t *pp = pub;
+	EVP_PKEY *k = rc == 0 ? d2i_PUBKEY(NULL, &pp, (long)pub_len) : NULL;
+	if (!need(d, k != NULL, "keystore: public key exported (%zu-byte SPKI): %s",
+		  rc ? 0 : pub_len, why(d->c, rc)))
+		return;
+
+	struct vsm_session_params p = {.service = VSM_SVC_AKCIPHER, .alg = VSM_ALG_SM2};
+	rc = vsm_session_create_internal(d->c, &p, VSM_KU_SIGN, 1, "wrong", 5, &s);
+	check(d, rc == VSM_S_KEY_REJECTED && vsm_last_detail(d->c) == VSM_D_ACCESS_DENIED,
+	      "keystore: wrong password refused: %s", why(d->c, rc));
+	s = 0;
+	rc = vsm_session_create_internal(d->c, &p, VSM_KU_SIGN, 1, pw, sizeof(pw) - 1, &s);
+	if (need(d, rc == 0, "keystore: session on key index 1 with its password: %s",
+		 why(d->c, rc))) {
+		n = (size_t)snprintf(msg, sizeof(msg), "signed in vsmd for tenant %d", d->idx);
+		rc = vsm_sign(d->c, s, msg, n, sig, &sig_len);
+		bool ok = rc == 0 && local_verify(k, true, msg, n, sig, sig_len);
+		check(d, ok, "keystore: SM2 signature by index verified by OpenSSL: %s",
+		      rc   ? why(d->c, rc)
+		      : ok ? "ok"
+			   : "REJECTED");
+		vsm_session_destroy(d->c, s);
+	}
+	EVP_PKEY_free(k);
+}
+
 static void demo_random(struct demo *d)
 {
 	uint8_t a[32], b[32], zero[32] = {0};
@@ -529,6 +584,7 @@ static void run_tenant(struct demo *d)
 		    "what do ya want for nothing?", hmac_tc2);
 	demo_sign(d, false);
 	demo_sign(d, true);
+	demo_keystore(d);
 	demo_random(d);
 	demo_stale(d);
 	if (d->idx == 1 && d->handle_fd >= 0)
