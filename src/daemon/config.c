@@ -440,6 +440,41 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 					}
 		}
 	}
+	/* Two listeners on one path: the second bind would fail with a misleading error. */
+	for (unsigned i = 0; i < c->n_tenants; i++) {
+		const struct vsm_tenant_conf *t = &c->tenants[i];
+		const char *mine[2] = {t->ivshmem_socket, t->vhost_user_socket};
+		for (int a = 0; a < 2; a++) {
+			if (!mine[a][0])
+				continue;
+			const char *other = NULL;
+			char buf[80];
+			if (!strcmp(mine[a], c->unix_socket))
+				other = "[vsmd] unix_socket";
+			else if (!strcmp(mine[a], c->control_socket))
+				other = "[vsmd] control_socket";
+			else if (a == 0 && !strcmp(mine[0], t->vhost_user_socket))
+				other = "its vhost_user_socket";
+			for (unsigned j = 0; j < c->n_tenants && !other; j++) {
+				if (j == i)
+					continue;
+				const struct vsm_tenant_conf *u = &c->tenants[j];
+				if (!strcmp(mine[a],
+					    a ? u->ivshmem_socket : u->vhost_user_socket)) {
+					snprintf(buf, sizeof(buf), "the %s of [tenant %s]",
+						 a ? "ivshmem_socket" : "vhost_user_socket",
+						 u->name);
+					other = buf;
+				}
+			}
+			if (other) {
+				snprintf(err, errlen, "%s %s of [tenant %s] is also %s",
+					 a ? "vhost_user_socket" : "ivshmem_socket", mine[a],
+					 t->name, other);
+				return -1;
+			}
+		}
+	}
 	if (!c->unix_socket[0] && !c->tcp_listen[0] && !c->vsock_port) {
 		snprintf(err, errlen, "no listener: set unix_socket, tcp_listen or vsock_port");
 		return -1;

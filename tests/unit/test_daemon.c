@@ -84,6 +84,20 @@ static void config_errors_are_clear(void **state)
 	expect_config_error("[tenant a]\nuids = 5\n[tenant b]\nuids = 5\n", "uid 5 is in both");
 	expect_config_error("[vsmd]\nauto_tenants = maybe\n", "auto_tenants");
 	expect_config_error("[vsmd]\nunix_socket =\n", "no listener");
+	/* One socket path, two listeners: caught before any bind. */
+	expect_config_error("[tenant a]\nvhost_user_socket = /tmp/x\n[tenant b]\n"
+			    "ivshmem_socket = /tmp/x\n",
+			    "is also the ivshmem_socket of [tenant b]");
+	expect_config_error("[tenant a]\nvhost_user_socket = /tmp/y\n[tenant b]\n"
+			    "vhost_user_socket = /tmp/y\n",
+			    "vhost_user_socket /tmp/y is in both");
+	expect_config_error(
+		"[vsmd]\nunix_socket = /tmp/z\n[tenant a]\nvhost_user_socket = /tmp/z\n",
+		"is also [vsmd] unix_socket");
+	expect_config_error("[tenant a]\nivshmem_socket = /tmp/w\nvhost_user_socket = /tmp/w\n",
+			    "is also its vhost_user_socket");
+	expect_config_error("[keystore]\nkdf_iterations = 5\n", "kdf_iterations must be");
+	expect_config_error("[keystore]\nbogus = 1\n", "unknown key 'bogus' in [keystore]");
 	/* The line number of the offending line is reported. */
 	expect_config_error("[vsmd]\nworkers = 1\nbogus = 2\n", ":3:");
 }
