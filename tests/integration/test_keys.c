@@ -7,6 +7,7 @@
  * implementation that first has to reproduce the GB/T 32918.3 A.2 example.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,6 +454,87 @@ static int t_isolation(void)
 	VH_OK(vsm_session_create_keyobj(a, &pc, ko, &s));
 	vsm_close(a);
 	vsm_close(b);
+	vh_cleanup(&d);
+	return 0;
+}
+
+/* ---- many threads and two tenants at once ---- */
+
+#define CONC_THREADS 8
+#define CONC_KEYS    12
+
+struct conc_arg {
+	const char *uri;
+	unsigned id;
+};
+
+/*
+ * Each thread creates keys in its own index range, signs with every one,
+ * deletes every other one, and checks the list holds exactly what it kept:
+ * parallel keystore transactions from many connections of two tenants.
+ */
+static void *conc_thread(void *argp)
+{
+	const struct conc_arg *arg = argp;
+	vsm_client *c = vh_connect(arg->uri);
+	uint32_t base = 1 + arg->id / 2 * 100; /* threads of one tenant share no index */
+
+	for (uint32_t i = 0; i < CONC_KEYS; i++) {
+		const struct akparams *a = &sign_types[i % 2 ? 2 : 0]; /* ECDSA P-256, SM2 */
+		VH_OK(vsm_key_generate(c, VSM_KU_SIGN, base + i, (int)a->type, 0, PW, LEN(PW),
+				       NULL));
+		sign_check(c, base + i, a, PW);
+		if (i % 2)
+			VH_OK(vsm_key_delete(c, VSM_KU_SIGN, base + i));
+	}
+	for (uint32_t i = 0; i < CONC_KEYS; i++) {
+		uint8_t der[512];
+		size_t n = sizeof(der);
+		if (i % 2)
+			VH_STATUS(c, vsm_key_public(c, VSM_KU_SIGN, base + i, der, &n),
+				  VSM_S_KEY_REJECTED, VSM_D_NO_KEY);
+		else
+			VH_OK(vsm_key_public(c, VSM_KU_SIGN, base + i, der, &n));
+	}
+	vsm_close(c);
+	return NULL;
+}
+
+static int t_concurrent(void)
+{
+	struct vh_daemon d;
+	vsm_client *a = start(&d, true);
+	pthread_t th[CONC_THREADS];
+	struct conc_arg args[CONC_THREADS];
+
+	for (unsigned i = 0; i < CONC_THREADS; i++) {
+		/* Even threads are the unix tenant, odd ones the TCP tenant. */
+		args[i] = (struct conc_arg){.uri = i % 2 ? d.tcp_uri : d.uri, .id = i};
+		VH_CHECK(pthread_create(&th[i], NULL, conc_thread, &args[i]) == 0, "thread");
+	}
+	for (unsigned i = 0; i < CONC_THREADS; i++)
+		pthread_join(th[i], NULL);
+
+	/* Each tenant holds exactly the keys its threads kept, nothing of the other's. */
+	vsm_client *b = vh_connect(d.tcp_uri);
+	vsm_client *cl[2] = {a, b};
+	for (int t = 0; t < 2; t++) {
+		struct vsm_wire_key_info l[64];
+		size_t n = 0;
+		VH_OK(vsm_key_list(cl[t], l, 64, &n));
+		VH_EQ(n, (size_t)(CONC_THREADS / 2 * CONC_KEYS / 2));
+		for (size_t k = 0; k < n && k < 64; k++)
+			VH_CHECK(l[k].index % 2 == 1, "tenant %d lists a deleted index %u", t,
+				 l[k].index);
+	}
+	/* And they are all still there, and usable, after a restart. */
+	vsm_close(a);
+	vsm_close(b);
+	vh_stop(&d);
+	vh_restart(&d);
+	a = vh_connect(d.uri);
+	sign_check(a, 1, &sign_types[0], PW);
+	vsm_close(a);
 	vh_cleanup(&d);
 	return 0;
 }
@@ -1253,6 +1335,7 @@ int main(int argc, char **argv)
 		{"files", t_files, 0},
 		{"keyobj-lifetime", t_keyobj_lifetime, 0},
 		{"disabled", t_disabled, 0},
+		{"concurrent", t_concurrent, 0},
 	};
 	return vh_main(argc, argv, cases, sizeof(cases) / sizeof(cases[0]));
 }
