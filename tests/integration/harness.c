@@ -300,7 +300,11 @@ static void launch(struct vh_daemon *d)
 			vh_fail(__FILE__, __LINE__, "vsmd exited during start-up (status 0x%x)",
 				ws);
 		}
-		if (can_connect(d))
+		/*
+		 * The main socket accepts (into its backlog) before the per-tenant
+		 * ivshmem and vhost-user sockets exist: "ready" comes after all.
+		 */
+		if (can_connect(d) && vh_log_contains(d, " ready: "))
 			break;
 		if (vh_now_ms() > deadline)
 			vh_fail(__FILE__, __LINE__, "vsmd did not accept connections within %d ms",
