@@ -190,12 +190,18 @@ static bool on_socket(struct vsm_vhu_dev *d)
 
 static void on_kick(struct vsm_vhu_dev *d, unsigned qi)
 {
-	struct vsm_vhu_vq *vq = &d->vq[qi];
-	if (qi >= VSM_VHU_MAX_QUEUES || !vq->started)
+	if (qi >= VSM_VHU_MAX_QUEUES || !d->vq[qi].started)
 		return;
+	struct vsm_vhu_vq *vq = &d->vq[qi];
+	/*
+	 * One read: it empties an ordinary eventfd. Reading until EAGAIN would let
+	 * QEMU keep this thread here for good (an EFD_SEMAPHORE eventfd at 2^64 - 2,
+	 * a pipe it keeps filling), deaf to its socket and to stop; whatever is left
+	 * just wakes epoll again.
+	 */
 	uint64_t v;
-	while (read(vq->kick, &v, sizeof(v)) > 0)
-		;
+	if (read(vq->kick, &v, sizeof(v)) < 0 && errno != EAGAIN && errno != EINTR)
+		log_debug("vhost-user %s: queue %u: kick fd: %s", d->name, qi, strerror(errno));
 	vsm_vhu_vq_process(d, qi);
 }
 

@@ -622,6 +622,47 @@ static int t_stop_busy(void)
 	return 0;
 }
 
+static int t_kick_semaphore(void)
+{
+	/*
+	 * A kick fd that never reads empty: an EFD_SEMAPHORE eventfd gives one
+	 * 8-byte read per unit of its counter. Draining it would keep the device
+	 * thread reading for days, deaf to its socket and to SIGTERM.
+	 */
+	struct vhu_env e;
+	vhu_env_start(&e, NULL);
+	struct vhu_dev d;
+	vhu_start(&d, e.sock, 1, 16);
+	struct vhu_vq *q = &d.vq[0];
+	uint8_t key[16] = {5}, iv[16] = {6}, pt[32] = {7}, ref[32];
+	vh_aes_cbc(key, 16, iv, pt, 32, ref);
+	int64_t s = vhu_sym_session(&d, VIRTIO_CRYPTO_CIPHER_AES_CBC, key, 16,
+				    VIRTIO_CRYPTO_OP_ENCRYPT);
+	VH_CHECK(s >= 0, "session");
+	int k = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+	VH_CHECK(k >= 0, "eventfd: %s", strerror(errno));
+	uint8_t b[8];
+	vhu_le64(b, 0);
+	VH_EQ(vhu_send(&d, VHU_SET_VRING_KICK, VHU_FLAG_VERSION, b, 8, &k, 1), 0);
+	close(q->kick);
+	q->kick = k;
+	uint64_t lots = 1ull << 40;
+	VH_EQ(write(k, &lots, 8), 8);
+	VH_CHECK(vhu_alive(&d), "the device stopped answering its socket after the kick");
+	/* The queue still serves: each wake-up runs it. */
+	struct vc_req r;
+	struct vc_res res;
+	vc_cipher(&r, VIRTIO_CRYPTO_CIPHER_ENCRYPT, (uint64_t)s, iv, 16, pt, 32, 32);
+	vc_run(q, &r, &res);
+	VH_EQ(res.status, VIRTIO_CRYPTO_OK);
+	VH_MEMEQ(res.out, ref, 32);
+	VH_CHECK(vhu_alive(&d), "the device stopped answering its socket");
+	/* SIGTERM with the fd still readable: vsmd must exit cleanly (vh_stop checks). */
+	vhu_env_stop(&e);
+	vhu_close(&d);
+	return 0;
+}
+
 static const struct vh_case cases[] = {
 	{"truncated-header", t_truncated_header, 0},
 	{"short-payload", t_short_payload, 0},
@@ -636,6 +677,7 @@ static const struct vh_case cases[] = {
 	{"disconnect", t_disconnect, 0},
 	{"reconnect", t_reconnect, 0},
 	{"stop-busy", t_stop_busy, 0},
+	{"kick-semaphore", t_kick_semaphore, 0},
 };
 
 int main(int argc, char **argv)
