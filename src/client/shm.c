@@ -30,6 +30,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <vsm/shm.h>
 #include <vsm/vsm.h>
@@ -294,6 +295,7 @@ static int setup_alloc(struct vsm_shm *s)
 {
 	uint32_t chunk = (s->data_size / s->entries) & ~63u;
 
+	s->owner = getpid();
 	s->chunk = chunk < MIN_CHUNK ? MIN_CHUNK : chunk;
 	s->nchunks = s->data_size / s->chunk;
 	s->used = calloc((s->nchunks + 63) / 64, sizeof(*s->used));
@@ -384,8 +386,12 @@ void vsm_shm_detach(struct vsm_client *c)
 	if (!s)
 		return;
 	if (s->map) {
-		/* Results (plaintext, random bytes) and keys passed through here. */
-		if (s->data)
+		/*
+		 * Results (plaintext, random bytes) and keys passed through here.
+		 * Not in a forked child closing what it inherited: the region is
+		 * still its parent's, with requests in flight.
+		 */
+		if (s->data && s->owner == getpid())
 			explicit_bzero(s->data, s->data_size);
 		munmap(s->map, s->map_len);
 	}

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <vsm/shm.h>
 
@@ -49,6 +50,7 @@ struct vsm_shm {
 	const struct vsm_shm_port *port;
 	uint8_t *map; /* set by the transport; munmap'ed on detach */
 	size_t map_len;
+	pid_t owner; /* the process that set it up; a forked child must not write to it */
 	struct vsm_shm_hdr *hdr;
 	struct vsm_shm_sqe *sq;
 	const struct vsm_shm_cqe *cq;

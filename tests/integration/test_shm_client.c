@@ -535,6 +535,39 @@ static int t_zero_copy(void)
 }
 
 /* vsmd dies with requests outstanding: they fail, nothing hangs. */
+/*
+ * A forked child that closes the client it inherited (as the OpenSSL
+ * provider does after fork) must leave the region alone: it is still the
+ * parent's, with data in it.
+ */
+static int t_fork_close(void)
+{
+	struct vh_daemon d;
+	vsm_client *c = up(&d, NULL);
+	static const uint8_t key[16] = "0123456789abcdef", iv[16] = "counter block 00";
+	uint8_t pt[4096], want[sizeof(pt)];
+	uint64_t s = vh_session(c, VSM_SVC_CIPHER, VSM_ALG_AES_CTR, key, sizeof(key));
+	uint8_t *buf = vsm_shm_alloc(c, sizeof(pt));
+	size_t n = sizeof(pt);
+
+	VH_CHECK(buf, "vsm_shm_alloc");
+	fill(pt, sizeof(pt), 5);
+	aes_ctr(key, iv, pt, sizeof(pt), want);
+	memcpy(buf, pt, sizeof(pt));
+	pid_t pid = fork();
+	VH_CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		vsm_close(c);
+		_exit(0);
+	}
+	VH_EQ(vh_child_wait(pid, 10000), 0);
+	VH_MEMEQ(buf, pt, sizeof(pt));
+	VH_OK(vsm_encrypt(c, s, iv, sizeof(iv), buf, sizeof(pt), buf, &n));
+	VH_MEMEQ(buf, want, sizeof(pt));
+	down(&d, c);
+	return 0;
+}
+
 static int t_daemon_gone(void)
 {
 	struct vh_daemon d;
@@ -570,12 +603,19 @@ static int t_daemon_gone(void)
 }
 
 static const struct vh_case cases[] = {
-	{"connect", t_connect, 0},     {"cipher", t_cipher, 0},
-	{"hash", t_hash, 0},	       {"hmac", t_hmac, 0},
-	{"aead", t_aead, 0},	       {"ecdsa", t_ecdsa, 0},
-	{"random", t_random, 0},       {"nop", t_nop, 0},
-	{"status", t_status, 0},       {"async", t_async, 0},
-	{"zero-copy", t_zero_copy, 0}, {"daemon-gone", t_daemon_gone, 0},
+	{"connect", t_connect, 0},
+	{"cipher", t_cipher, 0},
+	{"hash", t_hash, 0},
+	{"hmac", t_hmac, 0},
+	{"aead", t_aead, 0},
+	{"ecdsa", t_ecdsa, 0},
+	{"random", t_random, 0},
+	{"nop", t_nop, 0},
+	{"status", t_status, 0},
+	{"async", t_async, 0},
+	{"zero-copy", t_zero_copy, 0},
+	{"daemon-gone", t_daemon_gone, 0},
+	{"fork-close", t_fork_close, 0},
 };
 
 int main(int argc, char **argv)
