@@ -55,6 +55,8 @@ int ks_master_load(const char *path, bool may_create, uint8_t key[KS_KEY_LEN], c
 /* kdf.c: PBKDF2-HMAC-SHA256 verifier. ks_pw_check returns 0 on a match. */
 int ks_pw_make(const uint8_t *pw, size_t len, uint32_t iter, uint8_t salt[KS_SALT_LEN],
 	       uint8_t hash[KS_HASH_LEN]);
+/* Forget every password proven right (the keystore closes). */
+void ks_pw_cache_clear(void);
 int ks_pw_check(const uint8_t *pw, size_t len, uint32_t iter, const uint8_t salt[KS_SALT_LEN],
 		const uint8_t hash[KS_HASH_LEN]);
 

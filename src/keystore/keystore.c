@@ -389,6 +389,7 @@ void vsm_keystore_close(void)
 	ks.enabled = false;
 	OPENSSL_cleanse(ks.master, sizeof(ks.master));
 	pthread_mutex_unlock(&ks.lock);
+	ks_pw_cache_clear();
 }
 
 /* ---- keys ---- */

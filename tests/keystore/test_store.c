@@ -308,6 +308,54 @@ static void expect_altered(const char *tenant, uint32_t usage, uint32_t index)
 	assert_null(s);
 }
 
+static int get_pw(uint32_t index, const char *pw)
+{
+	uint8_t *s = NULL;
+	size_t sl = 0;
+	int detail;
+	int st = vsm_keystore_get("alice", VSM_KU_KEK, index, true, (const uint8_t *)pw, strlen(pw),
+				  NULL, &s, &sl, &detail);
+	if (s)
+		vsm_keystore_secret_free(s, sl);
+	return st;
+}
+
+/*
+ * Passwords proven right are remembered so the slow KDF is not paid again;
+ * the memory must never accept what the KDF would refuse.
+ */
+static void test_password_cache(void **state)
+{
+	(void)state;
+	uint8_t k1[16], k2[16];
+	int detail;
+	assert_int_equal(put_kek("alice", 3, "same pw", k1), VSM_S_OK);
+	assert_int_equal(put_kek("alice", 4, "same pw", k2), VSM_S_OK);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(get_pw(3, "same pw"), VSM_S_OK);
+	/* Remembered right for 3; still every other answer is the KDF's. */
+	assert_int_equal(get_pw(3, "same pW"), VSM_S_KEY_REJECTED);
+	assert_int_equal(get_pw(3, ""), VSM_S_KEY_REJECTED);
+	assert_int_equal(get_pw(4, "other"), VSM_S_KEY_REJECTED);
+	assert_int_equal(get_pw(4, "same pw"), VSM_S_OK);
+	/* A new password (new salt) makes the remembered one worthless. */
+	assert_int_equal(vsm_keystore_set_password("alice", VSM_KU_KEK, 3,
+						   (const uint8_t *)"same pw", 7,
+						   (const uint8_t *)"next", 4, &detail),
+			 VSM_S_OK);
+	assert_int_equal(get_pw(3, "same pw"), VSM_S_KEY_REJECTED);
+	assert_int_equal(get_pw(3, "next"), VSM_S_OK);
+	/* So does deleting the key and making a new one in its slot. */
+	assert_int_equal(vsm_keystore_delete("alice", VSM_KU_KEK, 4, &detail), VSM_S_OK);
+	assert_int_equal(put_kek("alice", 4, "fresh", k2), VSM_S_OK);
+	assert_int_equal(get_pw(4, "same pw"), VSM_S_KEY_REJECTED);
+	assert_int_equal(get_pw(4, "fresh"), VSM_S_OK);
+	/* And closing the keystore forgets everything. */
+	reopen();
+	assert_int_equal(get_pw(4, "fresh"), VSM_S_OK);
+	assert_int_equal(get_pw(4, "fresh!"), VSM_S_KEY_REJECTED);
+}
+
 static void test_swapped_rows(void **state)
 {
 	(void)state;
@@ -631,6 +679,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get_list_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_password, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_password_cache, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_swapped_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_master_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
