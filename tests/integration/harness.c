@@ -304,7 +304,8 @@ static void launch(struct vh_daemon *d)
 		 * The main socket accepts (into its backlog) before the per-tenant
 		 * ivshmem and vhost-user sockets exist: "ready" comes after all.
 		 */
-		if (can_connect(d) && vh_log_contains(d, " ready: "))
+		/* One probe, once it can only succeed: each is a connection vsmd counts. */
+		if (vh_log_contains(d, " ready: ") && can_connect(d))
 			break;
 		if (vh_now_ms() > deadline)
 			vh_fail(__FILE__, __LINE__, "vsmd did not accept connections within %d ms",
