@@ -414,21 +414,6 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 							 t->name);
 						return -1;
 					}
-			if (t->ivshmem_socket[0] &&
-			    !strcmp(t->ivshmem_socket, c->tenants[j].ivshmem_socket)) {
-				snprintf(err, errlen,
-					 "ivshmem_socket %s is in both [tenant %s] and [tenant %s]",
-					 t->ivshmem_socket, c->tenants[j].name, t->name);
-				return -1;
-			}
-			if (t->vhost_user_socket[0] &&
-			    !strcmp(t->vhost_user_socket, c->tenants[j].vhost_user_socket)) {
-				snprintf(err, errlen,
-					 "vhost_user_socket %s is in both [tenant %s] and [tenant "
-					 "%s]",
-					 t->vhost_user_socket, c->tenants[j].name, t->name);
-				return -1;
-			}
 			for (unsigned a = 0; a < t->n_cids; a++)
 				for (unsigned b = 0; b < c->tenants[j].n_cids; b++)
 					if (t->cids[a] == c->tenants[j].cids[b]) {
@@ -440,37 +425,40 @@ int vsm_config_finish(struct vsm_config *c, char *err, size_t errlen)
 					}
 		}
 	}
-	/* Two listeners on one path: the second bind would fail with a misleading error. */
+	/*
+	 * Two listeners on one path: the second bind would fail with a
+	 * misleading error. Each pair of tenants is looked at once (j > i).
+	 */
+	static const char *const kind[2] = {"ivshmem_socket", "vhost_user_socket"};
 	for (unsigned i = 0; i < c->n_tenants; i++) {
 		const struct vsm_tenant_conf *t = &c->tenants[i];
 		const char *mine[2] = {t->ivshmem_socket, t->vhost_user_socket};
 		for (int a = 0; a < 2; a++) {
 			if (!mine[a][0])
 				continue;
-			const char *other = NULL;
-			char buf[80];
+			char other[96] = "";
 			if (!strcmp(mine[a], c->unix_socket))
-				other = "[vsmd] unix_socket";
+				snprintf(other, sizeof(other), "[vsmd] unix_socket");
 			else if (!strcmp(mine[a], c->control_socket))
-				other = "[vsmd] control_socket";
-			else if (a == 0 && !strcmp(mine[0], t->vhost_user_socket))
-				other = "its vhost_user_socket";
-			for (unsigned j = 0; j < c->n_tenants && !other; j++) {
-				if (j == i)
-					continue;
+				snprintf(other, sizeof(other), "[vsmd] control_socket");
+			else if (a == 0 && !strcmp(mine[0], mine[1]))
+				snprintf(other, sizeof(other), "its vhost_user_socket");
+			for (unsigned j = i + 1; j < c->n_tenants && !other[0]; j++) {
 				const struct vsm_tenant_conf *u = &c->tenants[j];
-				if (!strcmp(mine[a],
-					    a ? u->ivshmem_socket : u->vhost_user_socket)) {
-					snprintf(buf, sizeof(buf), "the %s of [tenant %s]",
-						 a ? "ivshmem_socket" : "vhost_user_socket",
-						 u->name);
-					other = buf;
+				const char *theirs[2] = {u->ivshmem_socket, u->vhost_user_socket};
+				if (!strcmp(mine[a], theirs[a])) {
+					snprintf(err, errlen,
+						 "%s %s is in both [tenant %s] and [tenant %s]",
+						 kind[a], mine[a], t->name, u->name);
+					return -1;
 				}
+				if (!strcmp(mine[a], theirs[!a]))
+					snprintf(other, sizeof(other), "the %s of [tenant %s]",
+						 kind[!a], u->name);
 			}
-			if (other) {
-				snprintf(err, errlen, "%s %s of [tenant %s] is also %s",
-					 a ? "vhost_user_socket" : "ivshmem_socket", mine[a],
-					 t->name, other);
+			if (other[0]) {
+				snprintf(err, errlen, "%s %s of [tenant %s] is also %s", kind[a],
+					 mine[a], t->name, other);
 				return -1;
 			}
 		}
