@@ -92,6 +92,9 @@ static void config_errors_are_clear(void **state)
 			    "vhost_user_socket = /tmp/y\n",
 			    "vhost_user_socket /tmp/y is in both");
 	expect_config_error(
+		"[tenant a]\nivshmem_socket = /tmp/v\n[tenant b]\nivshmem_socket = /tmp/v\n",
+		"ivshmem_socket /tmp/v is in both [tenant a] and [tenant b]");
+	expect_config_error(
 		"[vsmd]\nunix_socket = /tmp/z\n[tenant a]\nvhost_user_socket = /tmp/z\n",
 		"is also [vsmd] unix_socket");
 	expect_config_error("[tenant a]\nivshmem_socket = /tmp/w\nvhost_user_socket = /tmp/w\n",
